@@ -1,0 +1,1 @@
+"""Subcommands of the `datasurface` command, one module each."""

@@ -1,0 +1,62 @@
+"""Where model code lives. Ownership of every model object is tied to one repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Repository:
+    """Base of repositories. `identity()` is the key used to decide who may change what."""
+
+    def identity(self) -> str:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class GitHubRepository(Repository):
+    """A GitHub repository `owner/name` and the branch the model is read from.
+
+    GitHub treats owner and repository names case-insensitively (`Acme/Eco` and `acme/eco` are
+    the same repository), while branch names are case-sensitive, so the identity lower-cases
+    the name and keeps the branch as written.
+    """
+
+    repo: str
+    branch: str = "main"
+
+    def identity(self) -> str:
+        return f"github:{self.repo.lower()}@{self.branch}"
+
+    def describe(self) -> str:
+        return f"{self.repo}@{self.branch}"
+
+    @property
+    def owner(self) -> str:
+        return self.repo.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.repo.split("/", 1)[-1]
+
+
+@dataclass(slots=True)
+class LocalGitRepository(Repository):
+    """A git repository on the local file system (the sandbox's model repository).
+
+    `name` is the logical `owner/name` used for ownership checks, so the sandbox can model
+    several owning repositories with one local checkout.
+    """
+
+    name: str
+    path: str = ""
+    branch: str = "main"
+
+    def identity(self) -> str:
+        return f"local:{self.name.lower()}@{self.branch}"
+
+    def describe(self) -> str:
+        return f"{self.name}@{self.branch} (local {self.path or '.'})"

@@ -1,0 +1,166 @@
+"""The sandbox's example ecosystem.
+
+A producer team owns a customer database (customers and their addresses) ingested as one
+multi-dataset SQL snapshot stream; a consumer team's workspace reads it live and with full
+forensic history through two Yellow platforms. Hosts, ports and database names come from the
+environment (see `sandbox/.env.example`); the defaults fit the kind cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from datasurface.model import (
+    Char,
+    Credential,
+    CronTrigger,
+    DataClassification,
+    DataPlatformManagedDataContainer,
+    Dataset,
+    DatasetGroup,
+    DatasetSink,
+    Datastore,
+    Date,
+    DDLColumn,
+    DDLTable,
+    Ecosystem,
+    GitHubRepository,
+    GovernanceZone,
+    GovernanceZoneDeclaration,
+    IngestionConsistency,
+    Milestoning,
+    PostgresDatabase,
+    ProductionStatus,
+    SQLSnapshotIngestion,
+    Team,
+    TeamDeclaration,
+    Timestamp,
+    VarChar,
+    Workspace,
+    ZonePolicies,
+)
+from datasurface.platforms.yellow.platform import JobLauncher, YellowDataPlatform
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def _customers() -> Dataset:
+    return Dataset(
+        "customers",
+        DDLTable(
+            columns=[
+                DDLColumn("id", VarChar(20), nullable=False),
+                DDLColumn("first_name", VarChar(100), nullable=False),
+                DDLColumn("last_name", VarChar(100), nullable=False),
+                DDLColumn("email", VarChar(200)),
+                DDLColumn("phone", VarChar(50)),
+                DDLColumn("dob", Date()),
+                DDLColumn("created_at", Timestamp(), nullable=False),
+                DDLColumn("updated_at", Timestamp(), nullable=False),
+            ],
+            primary_key=["id"],
+        ),
+        classification=DataClassification.PII,
+    )
+
+
+def _addresses() -> Dataset:
+    return Dataset(
+        "addresses",
+        DDLTable(
+            columns=[
+                DDLColumn("id", VarChar(20), nullable=False),
+                DDLColumn("customer_id", VarChar(20), nullable=False),
+                DDLColumn("address_type", VarChar(10), nullable=False),
+                DDLColumn("street", VarChar(200), nullable=False),
+                DDLColumn("city", VarChar(100), nullable=False),
+                DDLColumn("state", VarChar(100)),
+                DDLColumn("zip_code", VarChar(20)),
+                DDLColumn("country", Char(2), nullable=False),
+                DDLColumn("updated_at", Timestamp(), nullable=False),
+            ],
+            primary_key=["id"],
+        ),
+        classification=DataClassification.PII,
+    )
+
+
+def createEcosystem() -> Ecosystem:
+    customer_db = PostgresDatabase(
+        name="customer_db",
+        host=_env("DATASURFACE_SOURCE_HOST", "postgres"),
+        port=int(_env("DATASURFACE_SOURCE_PORT", "5432")),
+        database=_env("DATASURFACE_SOURCE_DB", "customer_db"),
+    )
+    merge_db = PostgresDatabase(
+        name="yellow_merge",
+        host=_env("DATASURFACE_MERGE_HOST", "postgres"),
+        port=int(_env("DATASURFACE_MERGE_PORT", "5432")),
+        database=_env("DATASURFACE_MERGE_DB", "datasurface_merge"),
+    )
+    launcher = JobLauncher(_env("DATASURFACE_LAUNCHER", JobLauncher.KUBERNETES.value))
+
+    def yellow(name: str, milestoning: Milestoning) -> YellowDataPlatform:
+        return YellowDataPlatform(
+            name,
+            milestoning=milestoning,
+            merge_database=merge_db,
+            merge_credential=Credential("postgres"),
+            launcher=launcher,
+            job_image=_env("DATASURFACE_JOB_IMAGE", "datasurface/datasurface:latest"),
+            namespace=_env("DATASURFACE_NAMESPACE", "datasurface"),
+        )
+
+    live = yellow("YellowLive", Milestoning.LIVE_ONLY)
+    forensic = yellow("YellowForensic", Milestoning.FORENSIC)
+
+    customer_store = Datastore(
+        "Store1",
+        datasets=[_customers(), _addresses()],
+        capture=SQLSnapshotIngestion(
+            source=customer_db,
+            credential=Credential("customer_db"),
+            trigger=CronTrigger("*/1 * * * *"),
+            consistency=IngestionConsistency.MULTI_DATASET,
+        ),
+        production_status=ProductionStatus.NOT_PRODUCTION,
+        documentation="The customer database: customers and their billing and shipping addresses.",
+    )
+    sinks = [DatasetSink("Store1", "customers"), DatasetSink("Store1", "addresses")]
+    consumer = Workspace(
+        "Consumer1",
+        container=DataPlatformManagedDataContainer("yellow_managed"),
+        dsgs=[
+            DatasetGroup("LiveDSG", sinks=list(sinks), milestoning=Milestoning.LIVE_ONLY, latency=timedelta(minutes=1)),
+            DatasetGroup(
+                "ForensicDSG", sinks=list(sinks), milestoning=Milestoning.FORENSIC, latency=timedelta(minutes=10)
+            ),
+        ],
+    )
+    zone = GovernanceZone(
+        "USA",
+        team_declarations=[
+            TeamDeclaration("customer_team", GitHubRepository("datasurface-sandbox/customer-team", "main")),
+            TeamDeclaration("analytics_team", GitHubRepository("datasurface-sandbox/analytics-team", "main")),
+        ],
+        teams=[
+            Team("customer_team", datastores=[customer_store]),
+            Team("analytics_team", workspaces=[consumer]),
+        ],
+        policies=ZonePolicies(
+            allowed_platforms=["YellowLive", "YellowForensic"],
+            allowed_containers=["customer_db", "yellow_managed"],
+        ),
+    )
+    return Ecosystem(
+        "SandboxEco",
+        owning_repo=GitHubRepository("datasurface-sandbox/eco", "main"),
+        live_repo=GitHubRepository("datasurface-sandbox/eco", "main"),
+        zone_declarations=[GovernanceZoneDeclaration("USA", GitHubRepository("datasurface-sandbox/zone-usa", "main"))],
+        zones=[zone],
+        platforms=[live, forensic],
+        documentation="The DataSurface sandbox: one producer, one consumer, a live and a forensic platform.",
+    )
