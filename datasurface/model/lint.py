@@ -310,12 +310,20 @@ def _lint_assignments(eco: Ecosystem, assignments: PlatformAssignments, problems
         entry = workspaces.get(a.workspace)
         platform = eco.platform(a.platform)
         if entry is None:
-            problems.error("assignment-unknown-workspace", apath, f"workspace '{a.workspace}' does not exist", "")
+            problems.error(
+                "assignment-unknown-workspace",
+                apath,
+                f"workspace '{a.workspace}' does not exist",
+                "fix the workspace name in dsg_platform_mapping.json or remove the entry",
+            )
             continue
         dsg = entry.workspace.dsg(a.dsg)
         if dsg is None:
             problems.error(
-                "assignment-unknown-dsg", apath, f"workspace '{a.workspace}' has no dataset group '{a.dsg}'", ""
+                "assignment-unknown-dsg",
+                apath,
+                f"workspace '{a.workspace}' has no dataset group '{a.dsg}'",
+                "fix the DSG name in dsg_platform_mapping.json or remove the entry",
             )
             continue
         if platform is None:
