@@ -13,6 +13,7 @@ import click
 
 from datasurface import __version__
 from datasurface.commands.common import UserError
+from datasurface.commands.graph import graph_command
 from datasurface.commands.lint import lint_command
 
 
@@ -27,6 +28,7 @@ def cli() -> None:
 
 
 cli.add_command(lint_command)
+cli.add_command(graph_command)
 
 
 def main(argv: list[str] | None = None) -> None:
