@@ -12,8 +12,10 @@ import sys
 import click
 
 from datasurface import __version__
+from datasurface.commands.check_change import check_change_command
 from datasurface.commands.common import UserError
 from datasurface.commands.graph import graph_command
+from datasurface.commands.job import job_group
 from datasurface.commands.lint import lint_command
 
 
@@ -28,7 +30,9 @@ def cli() -> None:
 
 
 cli.add_command(lint_command)
+cli.add_command(check_change_command)
 cli.add_command(graph_command)
+cli.add_command(job_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -232,3 +232,22 @@ def mariadb_url(_mariadb_server_url: str) -> Iterator[str]:
                 conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
     finally:
         admin.dispose()
+
+
+@pytest.fixture
+def pg_database_factory(pg_server_url: str, _pg_admin_engine: Engine) -> Iterator[Callable[[], str]]:
+    """Make extra fresh databases (e.g. a source and a merge database) dropped at teardown."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"dst_{uuid.uuid4().hex[:8]}"
+        with _pg_admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return _render(make_url(pg_server_url).set(database=name))
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            _drop_pg_database(_pg_admin_engine, name)

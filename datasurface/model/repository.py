@@ -15,6 +15,24 @@ class Repository:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def full_name(self) -> str:
+        """`owner/name` as declared (case kept, for messages)."""
+        raise NotImplementedError
+
+    def branch_name(self) -> str:
+        raise NotImplementedError
+
+    def matches(self, full_name: str, branch: str | None = None) -> bool:
+        """Is a change coming from `full_name` (and `branch`) this repository?
+
+        Git hosts (GitHub, GitLab, Bitbucket) resolve owner and repository names
+        case-insensitively but branch names exactly, so compare the same way; `branch=None`
+        means "any branch of this repository" (used when the caller does not know it).
+        """
+        if full_name.strip().lower() != self.full_name().lower():
+            return False
+        return branch is None or branch == self.branch_name()
+
 
 @dataclass(slots=True)
 class GitHubRepository(Repository):
@@ -33,6 +51,12 @@ class GitHubRepository(Repository):
 
     def describe(self) -> str:
         return f"{self.repo}@{self.branch}"
+
+    def full_name(self) -> str:
+        return self.repo
+
+    def branch_name(self) -> str:
+        return self.branch
 
     @property
     def owner(self) -> str:
@@ -60,3 +84,9 @@ class LocalGitRepository(Repository):
 
     def describe(self) -> str:
         return f"{self.name}@{self.branch} (local {self.path or '.'})"
+
+    def full_name(self) -> str:
+        return self.name
+
+    def branch_name(self) -> str:
+        return self.branch

@@ -14,6 +14,7 @@ from datasurface.model.containers import IdentifierRules
 from datasurface.model.ecosystem import StoreEntry, WorkspaceEntry
 from datasurface.model.loader import LoadedModel
 from datasurface.model.problems import Problem
+from datasurface.model.type_widening import WideningRule
 from datasurface.platforms.yellow.platform import JobLauncher, YellowDataPlatform
 
 
@@ -128,5 +129,6 @@ def sample_instances() -> list[object]:
         WorkspaceEntry(zone, team, ws),
         m.Ecosystem("e2", team_repo),
         IdentifierRules(30, "upper", "[A-Z]+"),
+        WideningRule(m.SmallInt, m.Integer, lambda old, new: True, "smallint to integer"),
         LoadedModel(eco, m.PlatformAssignments([assignment]), Path("/models/m")),
     ]

@@ -1,0 +1,391 @@
+"""The stream job: one batch of one ingestion stream, restartable at every step.
+
+A run takes the stream's advisory lock, then moves the stream's open batch forward:
+
+    no open batch     -> start one (STARTED), freezing the dataset list and schema hashes
+    model changed     -> reset the open batch (staging cleared) and start it again
+    STARTED           -> ingest each dataset in keyset chunks; each chunk's staging rows and
+                         its checkpoint commit together, so a kill loses at most one chunk
+    budget reached    -> exit KEEP_WORKING; the next run resumes from the checkpoints
+    INGESTED          -> merge every dataset and commit the batch in ONE transaction
+    COMMITTED         -> DONE
+
+Nothing is read from the clock inside SQL: times come from the injected `clock`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+from datasurface.graph import IngestionStream
+from datasurface.model.dataset import Dataset
+from datasurface.model.ingestion import SQLSnapshotIngestion
+from datasurface.model.workspace import Milestoning
+
+from . import faults, naming
+from .batch_metadata import (
+    BatchRecord,
+    BatchStatus,
+    DatasetCheckpoint,
+    commit_batch,
+    create_batch_tables,
+    current_batch,
+    fail_batch,
+    last_committed_batch_id,
+    mark_ingested,
+    record_checkpoint,
+    reset_batch,
+    start_batch,
+    stream_lock_key,
+)
+from .merge import InvalidKeyError, MergeCounts, merge_forensic, merge_live
+from .platform import YellowDataPlatform
+from .projection import BATCH_ID, ensure_merge_table, ensure_staging_table
+from .staging import SourceTable, clear_staging, ingest_chunk, key_from_json, key_to_json
+
+log = logging.getLogger("datasurface.job")
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class JobOutcome(enum.Enum):
+    DONE = "DONE"  # the batch committed (or another job holds the stream): wait for the next trigger
+    KEEP_WORKING = "KEEP_WORKING"  # budget reached with work left: run again now
+    BUSY = "BUSY"  # another job holds the stream's lock; nothing was touched
+
+
+class JobError(Exception):
+    """The batch can't go on; the message names the stream, the dataset and the cause."""
+
+
+@dataclass(slots=True)
+class JobBudget:
+    """A run stops with KEEP_WORKING once it has staged `max_rows` rows or run `max_seconds`."""
+
+    max_rows: int
+    max_seconds: float
+    chunk_rows: int
+
+    @staticmethod
+    def of(platform: YellowDataPlatform) -> JobBudget:
+        return JobBudget(platform.max_rows_per_run, platform.max_seconds_per_run, platform.chunk_rows)
+
+
+@dataclass(slots=True)
+class JobResult:
+    outcome: JobOutcome
+    batch_id: int | None = None
+    state: str | None = None
+    counts: MergeCounts = field(default_factory=lambda: MergeCounts(0, 0, 0))
+    rows_staged_this_run: int = 0
+    message: str = ""
+
+
+@dataclass(slots=True)
+class DatasetTables:
+    dataset: Dataset
+    source: SourceTable
+    staging: str
+    merge: str
+
+
+class StreamJob:
+    """Runs one stream of one Yellow platform. Engines are passed in (see `connections`)."""
+
+    def __init__(
+        self,
+        platform: YellowDataPlatform,
+        stream: IngestionStream,
+        datasets: list[Dataset],
+        capture: SQLSnapshotIngestion,
+        merge_engine: Engine,
+        source_engine: Engine,
+        *,
+        budget: JobBudget | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.platform = platform
+        self.stream = stream
+        self.capture = capture
+        self.merge_engine = merge_engine
+        self.source_engine = source_engine
+        self.budget = budget or JobBudget.of(platform)
+        self.clock = clock
+        self.forensic = platform.milestoning is Milestoning.FORENSIC
+        self.tables = [self._tables_for(ds) for ds in datasets]
+        self.schema_hashes = {ds.name: ds.schema.fingerprint() for ds in datasets}
+
+    def _tables_for(self, ds: Dataset) -> DatasetTables:
+        source_name = self.capture.source_table(ds.name)
+        schema, _, table = source_name.rpartition(".")
+        return DatasetTables(
+            dataset=ds,
+            source=SourceTable(table, schema or None),
+            staging=naming.staging_table(self.platform.name, self.stream.store, ds.name),
+            merge=naming.merge_table(self.platform.name, self.stream.store, ds.name, forensic=self.forensic),
+        )
+
+    def _where(self, dataset: str | None = None) -> str:
+        where = f"Platform '{self.platform.name}' / Stream '{self.stream.stream}'"
+        return f"{where} / Dataset '{dataset}'" if dataset else where
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def run(self) -> JobResult:
+        with self._stream_lock() as acquired:
+            if not acquired:
+                message = f"{self._where()}: busy, another job holds the stream; nothing was changed"
+                log.info(message)
+                return JobResult(JobOutcome.BUSY, message=message)
+            return self._run_locked()
+
+    @contextmanager
+    def _stream_lock(self) -> Iterator[bool]:
+        """A session-level advisory lock on its own connection: it is released when the job
+        ends or when the process dies (the server drops the session)."""
+        key = stream_lock_key(self.platform.name, self.stream.stream)
+        with self.merge_engine.connect() as conn:
+            acquired = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one())
+            conn.commit()
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+    def _run_locked(self) -> JobResult:
+        started = time.monotonic()
+        with self.merge_engine.begin() as conn:
+            create_batch_tables(conn, self.platform.name)
+            for t in self.tables:
+                ensure_staging_table(conn, t.staging, t.dataset.schema)
+                ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
+        unfinished = self._committed_batch_with_leftovers()
+        if unfinished is not None:
+            # Killed between commit and cleanup: the batch is done; finish it, don't start another.
+            self._clear_staging(unfinished.batch_id)
+            log.info("%s: batch %s was COMMITTED; cleared its staging rows", self._where(), unfinished.batch_id)
+            return JobResult(JobOutcome.DONE, unfinished.batch_id, BatchStatus.COMMITTED.value)
+        batch = self._open_batch()
+        staged = 0
+        if batch.state is BatchStatus.STARTED:
+            staged, finished = self._ingest(batch, started)
+            if not finished:
+                return self._keep_working(batch, staged)
+            with self.merge_engine.begin() as conn:
+                mark_ingested(conn, self.platform.name, self.stream.stream, batch.batch_id)
+            faults.reach("after-ingest")
+            if self._budget_spent(staged, started):
+                return self._keep_working(batch, staged)
+        counts = self._merge_and_commit(batch)
+        return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, counts, staged)
+
+    def _keep_working(self, batch: BatchRecord, staged: int) -> JobResult:
+        log.info("%s: batch %s: budget reached after %s rows; KEEP_WORKING", self._where(), batch.batch_id, staged)
+        return JobResult(JobOutcome.KEEP_WORKING, batch.batch_id, batch.state.value, rows_staged_this_run=staged)
+
+    def _budget_spent(self, staged: int, started: float) -> bool:
+        return staged >= self.budget.max_rows or time.monotonic() - started >= self.budget.max_seconds
+
+    # -- batch lifecycle -------------------------------------------------------------------
+
+    def _committed_batch_with_leftovers(self) -> BatchRecord | None:
+        """The latest batch if it is COMMITTED but its staging rows are still there."""
+        with self.merge_engine.connect() as conn:
+            latest = current_batch(conn, self.platform.name, self.stream.stream)
+            if latest is None or latest.state is not BatchStatus.COMMITTED:
+                return None
+            for t in self.tables:
+                leftover = conn.execute(
+                    text(f"SELECT 1 FROM {naming.quote_ident(t.staging)} WHERE {BATCH_ID} = :b LIMIT 1"),  # noqa: S608 - quoted names only
+                    {"b": latest.batch_id},
+                ).first()
+                if leftover is not None:
+                    return latest
+        return None
+
+    def _clear_staging(self, batch_id: int) -> None:
+        with self.merge_engine.begin() as conn:
+            for t in self.tables:
+                clear_staging(conn, t.staging, batch_id)
+
+    def _open_batch(self) -> BatchRecord:
+        """The stream's open batch, reset if the model changed since it started; or a new one."""
+        platform, stream = self.platform.name, self.stream.stream
+        with self.merge_engine.begin() as conn:
+            batch = current_batch(conn, platform, stream, for_update=True)
+            if batch is not None and batch.is_open:
+                frozen = batch.batch_state.schema_hashes()
+                if frozen == self.schema_hashes:
+                    log.info("%s: resuming batch %s (%s)", self._where(), batch.batch_id, batch.state.value)
+                    return batch
+                reason = _describe_change(frozen, self.schema_hashes)
+                log.warning("%s: batch %s restarts: %s", self._where(), batch.batch_id, reason)
+                reset_batch(
+                    conn,
+                    platform,
+                    stream,
+                    batch.batch_id,
+                    [t.staging for t in self.tables],
+                    schema_hashes=self.schema_hashes,
+                    reason=f"reset: {reason}",
+                )
+            else:
+                # Leftovers of a batch killed after its commit are cleared before a new one.
+                for t in self.tables:
+                    clear_staging(conn, t.staging)
+                batch = start_batch(conn, platform, stream, self.schema_hashes, self.clock())
+                log.info("%s: started batch %s", self._where(), batch.batch_id)
+            refreshed = current_batch(conn, platform, stream)
+        assert refreshed is not None
+        faults.reach("after-batch-start")
+        return refreshed
+
+    # -- ingestion -------------------------------------------------------------------------
+
+    def _ingest(self, batch: BatchRecord, started: float) -> tuple[int, bool]:
+        """Stage every dataset chunk by chunk. Returns (rows staged, everything staged)."""
+        staged = 0
+        checkpoints = {name: state.checkpoint for name, state in batch.batch_state.datasets.items()}
+        with self.source_engine.connect() as source:
+            for t in self.tables:
+                name = t.dataset.name
+                checkpoint = checkpoints.get(name, DatasetCheckpoint())
+                while not checkpoint.done:
+                    if staged > 0 and self._budget_spent(staged, started):
+                        return staged, False
+                    previous = checkpoint
+                    checkpoint = self._ingest_chunk(source, batch, t, checkpoint)
+                    staged += checkpoint.rows - previous.rows
+                    faults.reach("after-chunk")
+        return staged, True
+
+    def _ingest_chunk(
+        self, source: Connection, batch: BatchRecord, t: DatasetTables, checkpoint: DatasetCheckpoint
+    ) -> DatasetCheckpoint:
+        after = key_from_json(checkpoint.last_key, t.dataset.schema) if checkpoint.last_key is not None else None
+        try:
+            with self.merge_engine.begin() as target:
+                result = ingest_chunk(
+                    source,
+                    target,
+                    source_table=t.source,
+                    table=t.dataset.schema,
+                    staging_table=t.staging,
+                    batch_id=batch.batch_id,
+                    after_key=after,
+                    limit=self.budget.chunk_rows,
+                )
+                new = DatasetCheckpoint(
+                    done=result.done,
+                    last_key=key_to_json(result.last_key) if result.last_key is not None else checkpoint.last_key,
+                    rows=checkpoint.rows + result.rows,
+                )
+                record_checkpoint(target, self.platform.name, self.stream.stream, batch.batch_id, t.dataset.name, new)
+        except Exception as exc:
+            source.rollback()
+            raise JobError(
+                f"{self._where(t.dataset.name)}: batch {batch.batch_id}: ingestion from source table "
+                f"'{t.source.name}' failed: {_first_line(exc)}"
+            ) from exc
+        source.rollback()  # end the source's read transaction between chunks
+        log.info(
+            "%s: batch %s: staged %s rows (%s so far)%s",
+            self._where(t.dataset.name),
+            batch.batch_id,
+            result.rows,
+            new.rows,
+            ", done" if new.done else "",
+        )
+        return new
+
+    # -- merge -----------------------------------------------------------------------------
+
+    def _merge_and_commit(self, batch: BatchRecord) -> MergeCounts:
+        platform, stream = self.platform.name, self.stream.stream
+        total = MergeCounts(0, 0, 0)
+        try:
+            with self.merge_engine.begin() as conn:
+                closed = last_committed_batch_id(conn, platform, stream, before=batch.batch_id)
+                for index, t in enumerate(self.tables):
+                    try:
+                        if self.forensic:
+                            counts = merge_forensic(
+                                conn,
+                                table=t.dataset.schema,
+                                staging_table=t.staging,
+                                target_table=t.merge,
+                                batch_id=batch.batch_id,
+                                closed_batch_out=closed if closed is not None else batch.batch_id - 1,
+                            )
+                        else:
+                            counts = merge_live(
+                                conn,
+                                table=t.dataset.schema,
+                                staging_table=t.staging,
+                                target_table=t.merge,
+                                batch_id=batch.batch_id,
+                            )
+                    except InvalidKeyError as exc:
+                        raise _BatchRejected(f"{self._where(t.dataset.name)}: batch {batch.batch_id}: {exc}") from exc
+                    total = total + counts
+                    if index == 0:
+                        faults.reach("inside-merge")
+                # Re-read: this run's chunks moved the checkpoints since `batch` was loaded.
+                latest = current_batch(conn, platform, stream, for_update=True)
+                assert latest is not None and latest.batch_id == batch.batch_id
+                rows_total = sum(d.checkpoint.rows for d in latest.batch_state.datasets.values())
+                commit_batch(conn, platform, stream, batch.batch_id, total, rows_total, self.clock())
+        except _BatchRejected as exc:
+            with self.merge_engine.begin() as conn:
+                fail_batch(conn, platform, stream, batch.batch_id, str(exc), self.clock())
+                for t in self.tables:
+                    clear_staging(conn, t.staging, batch.batch_id)
+            raise JobError(f"{exc}; batch {batch.batch_id} FAILED, nothing was merged") from exc
+        faults.reach("after-commit")
+        self._clear_staging(batch.batch_id)
+        log.info(
+            "%s: batch %s COMMITTED: %s inserted, %s updated, %s deleted",
+            self._where(),
+            batch.batch_id,
+            total.inserted,
+            total.updated,
+            total.deleted,
+        )
+        return total
+
+
+class _BatchRejected(Exception):
+    """The batch's data is invalid (duplicate or NULL keys): it fails rather than retries."""
+
+
+def _describe_change(frozen: dict[str, str], now: dict[str, str]) -> str:
+    added = sorted(set(now) - set(frozen))
+    removed = sorted(set(frozen) - set(now))
+    changed = sorted(n for n in set(now) & set(frozen) if now[n] != frozen[n])
+    parts = []
+    if added:
+        parts.append(f"datasets added: {', '.join(added)}")
+    if removed:
+        parts.append(f"datasets removed: {', '.join(removed)}")
+    if changed:
+        parts.append(f"schema changed: {', '.join(changed)}")
+    return "the model changed mid-batch (" + "; ".join(parts) + ")"
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text_[0] if text_ else ''}"

@@ -1,0 +1,290 @@
+"""Schema projection: model types to Postgres types, staging and merge table DDL, evolution.
+
+Physical tables are the dataset's columns plus synthetic ``ds_surf_*`` columns:
+
+- staging: ``ds_surf_batch_id``, ``ds_surf_key_hash``, ``ds_surf_all_hash``. Every column is
+  nullable: staging accepts whatever the source sends; the merge validates keys.
+- live merge table: the same columns; primary key columns NOT NULL; a unique index on the
+  key hash (the merge joins on it).
+- forensic merge table: adds ``ds_surf_batch_in`` and ``ds_surf_batch_out`` (live versions
+  carry `LIVE_BATCH_OUT`); a partial unique index on the key hash of live versions, which is
+  the only index the merge needs, plus one on ``(batch_in, batch_out)`` for as-of reads.
+
+Dataset columns are nullable in physical tables even when the model says NOT NULL (except
+merge-table key columns): a NOT NULL column added later could not be added to a table that
+already has rows, and old versions must read NULL. The model's nullability is the
+producer's promise, checked by lint, not a physical constraint.
+
+Schema evolution (`evolution_sql`) only adds columns and widens types; it never drops.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from datasurface.model.schema import (
+    BigInt,
+    Binary,
+    Boolean,
+    Char,
+    DataType,
+    Date,
+    DDLTable,
+    Decimal,
+    Double,
+    Float,
+    Integer,
+    Interval,
+    Json,
+    SmallInt,
+    Text,
+    Timestamp,
+    VarChar,
+)
+
+from .naming import index_name, quote_ident
+
+__all__ = [
+    "ALL_HASH",
+    "BATCH_ID",
+    "BATCH_IN",
+    "BATCH_OUT",
+    "KEY_HASH",
+    "LIVE_BATCH_OUT",
+    "PhysicalColumn",
+    "SchemaEvolutionError",
+    "create_merge_table_sql",
+    "create_staging_table_sql",
+    "ensure_merge_table",
+    "ensure_staging_table",
+    "evolution_sql",
+    "merge_columns",
+    "pg_type",
+    "read_table_columns",
+    "staging_columns",
+]
+
+BATCH_ID = "ds_surf_batch_id"
+KEY_HASH = "ds_surf_key_hash"
+ALL_HASH = "ds_surf_all_hash"
+BATCH_IN = "ds_surf_batch_in"
+BATCH_OUT = "ds_surf_batch_out"
+# Largest int4: the batch_out of a version that is still live (DESIGN.md section 4).
+LIVE_BATCH_OUT = 2147483647
+
+
+class SchemaEvolutionError(Exception):
+    """An existing table cannot be evolved to the model's schema (e.g. a narrowed type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicalColumn:
+    """A column of a physical table: its name, Postgres type (``format_type`` spelling)."""
+
+    name: str
+    pg_type: str
+    nullable: bool = True
+
+    def ddl(self) -> str:
+        return f"{quote_ident(self.name)} {self.pg_type}{'' if self.nullable else ' NOT NULL'}"
+
+
+def pg_type(data_type: DataType) -> str:
+    """The Postgres type for a model type, spelled as ``format_type()`` prints it."""
+    match data_type:
+        case SmallInt():
+            return "smallint"
+        case Integer():
+            return "integer"
+        case BigInt():
+            return "bigint"
+        case Decimal(precision=p, scale=s):
+            return f"numeric({p},{s})"
+        case Float():
+            return "real"
+        case Double():
+            return "double precision"
+        case VarChar(length=n):
+            return f"character varying({n})"
+        case Char(length=n):
+            return f"character({n})"
+        case Text():
+            return "text"
+        case Boolean():
+            return "boolean"
+        case Date():
+            return "date"
+        case Timestamp(with_time_zone=True):
+            return "timestamp with time zone"
+        case Timestamp():
+            return "timestamp without time zone"
+        case Interval():
+            return "interval"
+        case Binary():
+            return "bytea"
+        case Json():
+            return "jsonb"
+    raise TypeError(f"No Postgres type for model type {data_type!r}")
+
+
+def _dataset_columns(table: DDLTable, *, key_not_null: bool) -> list[PhysicalColumn]:
+    keys = set(table.primary_key)
+    return [
+        PhysicalColumn(c.name, pg_type(c.type), nullable=not (key_not_null and c.name in keys)) for c in table.columns
+    ]
+
+
+def staging_columns(table: DDLTable) -> list[PhysicalColumn]:
+    """Columns of the staging table: all nullable, synthetic columns last."""
+    return [
+        *_dataset_columns(table, key_not_null=False),
+        PhysicalColumn(BATCH_ID, "integer", nullable=False),
+        PhysicalColumn(KEY_HASH, "uuid"),
+        PhysicalColumn(ALL_HASH, "uuid"),
+    ]
+
+
+def merge_columns(table: DDLTable, *, forensic: bool) -> list[PhysicalColumn]:
+    """Columns of a live or forensic merge table; key columns NOT NULL."""
+    cols = [
+        *_dataset_columns(table, key_not_null=True),
+        PhysicalColumn(BATCH_ID, "integer", nullable=False),
+        PhysicalColumn(KEY_HASH, "uuid", nullable=False),
+        PhysicalColumn(ALL_HASH, "uuid", nullable=False),
+    ]
+    if forensic:
+        cols += [
+            PhysicalColumn(BATCH_IN, "integer", nullable=False),
+            PhysicalColumn(BATCH_OUT, "integer", nullable=False),
+        ]
+    return cols
+
+
+def _require_key(table: DDLTable, what: str) -> None:
+    if not table.primary_key:
+        raise SchemaEvolutionError(f"{what}: the dataset has no primary key; the merge needs one")
+    missing = [k for k in table.primary_key if table.column(k) is None]
+    if missing:
+        raise SchemaEvolutionError(f"{what}: primary key column(s) {missing} are not columns of the dataset")
+
+
+def create_staging_table_sql(name: str, table: DDLTable) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` for a staging table (no indexes: bulk-load speed)."""
+    _require_key(table, f"Staging table {name!r}")
+    cols = ",\n  ".join(c.ddl() for c in staging_columns(table))
+    return [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
+
+
+def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` plus its indexes for a live or forensic merge table."""
+    _require_key(table, f"Merge table {name!r}")
+    cols = ",\n  ".join(c.ddl() for c in merge_columns(table, forensic=forensic))
+    stmts = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
+    tbl = quote_ident(name)
+    if forensic:
+        stmts.append(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'live_key'))} "
+            f"ON {tbl} ({quote_ident(KEY_HASH)}) WHERE {quote_ident(BATCH_OUT)} = {LIVE_BATCH_OUT}"
+        )
+        stmts.append(
+            f"CREATE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'batch_range'))} "
+            f"ON {tbl} ({quote_ident(BATCH_IN)}, {quote_ident(BATCH_OUT)})"
+        )
+    else:
+        stmts.append(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'key'))} "
+            f"ON {tbl} ({quote_ident(KEY_HASH)})"
+        )
+    return stmts
+
+
+def read_table_columns(conn: Connection, name: str, schema: str | None = None) -> dict[str, PhysicalColumn]:
+    """The columns of an existing table (empty if it does not exist), in ordinal order.
+
+    Types come from ``format_type`` so they compare directly with `pg_type`.
+    """
+    rows = conn.execute(
+        text(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull"
+            " FROM pg_catalog.pg_attribute a"
+            " WHERE a.attrelid = to_regclass(:rel) AND a.attnum > 0 AND NOT a.attisdropped"
+            " ORDER BY a.attnum"
+        ),
+        {"rel": quote_ident(name) if schema is None else f"{quote_ident(schema)}.{quote_ident(name)}"},
+    )
+    return {r[0]: PhysicalColumn(r[0], r[1], bool(r[2])) for r in rows}
+
+
+_INT_RANK = {"smallint": 1, "integer": 2, "bigint": 3}
+_VARCHAR = re.compile(r"character varying\((\d+)\)\Z")
+_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)\Z")
+
+
+def _is_widening(old: str, new: str) -> bool:
+    """True when every value of type `old` converts losslessly to `new`."""
+    if old in _INT_RANK and new in _INT_RANK:
+        return _INT_RANK[new] > _INT_RANK[old]
+    if old in _INT_RANK and (m := _NUMERIC.match(new)):
+        digits = {"smallint": 5, "integer": 10, "bigint": 19}[old]
+        return int(m[1]) - int(m[2]) >= digits
+    if old == "real" and new == "double precision":
+        return True
+    if (mo := _VARCHAR.match(old)) and (mn := _VARCHAR.match(new)):
+        return int(mn[1]) > int(mo[1])
+    if (_VARCHAR.match(old) or old.startswith("character(")) and new == "text":
+        return True
+    if (mo := _NUMERIC.match(old)) and (mn := _NUMERIC.match(new)):
+        # Same scale only: a new scale re-renders every value ('1.5' -> '1.50'), which would
+        # change every row hash and rewrite the whole table at the next merge.
+        return int(mn[2]) == int(mo[2]) and int(mn[1]) > int(mo[1])
+    return False
+
+
+def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Sequence[PhysicalColumn]) -> list[str]:
+    """``ALTER TABLE`` statements that bring table `name` from `existing` to `wanted` columns.
+
+    New columns are added nullable (old rows and old versions read NULL). A type that
+    changed is altered only when the change is a widening (int to bigint, varchar(n) to
+    varchar(m > n) or text, numeric with more digits at the same scale, real to double precision); anything
+    else raises `SchemaEvolutionError` naming the table and column. Columns that the model
+    no longer has are kept: nothing is ever dropped.
+    """
+    stmts: list[str] = []
+    tbl = quote_ident(name)
+    for col in wanted:
+        old = existing.get(col.name)
+        if old is None:
+            stmts.append(f"ALTER TABLE {tbl} ADD COLUMN {quote_ident(col.name)} {col.pg_type}")
+        elif old.pg_type != col.pg_type:
+            if not _is_widening(old.pg_type, col.pg_type):
+                raise SchemaEvolutionError(
+                    f"Table {name!r} / column {col.name!r}: cannot change type {old.pg_type} to "
+                    f"{col.pg_type}; only widening changes are applied. Revert the type change or "
+                    "introduce a new column."
+                )
+            stmts.append(f"ALTER TABLE {tbl} ALTER COLUMN {quote_ident(col.name)} TYPE {col.pg_type}")
+    return stmts
+
+
+def _ensure(conn: Connection, name: str, create: list[str], wanted: list[PhysicalColumn]) -> list[str]:
+    existing = read_table_columns(conn, name)
+    stmts = create if not existing else evolution_sql(name, existing, wanted)
+    for stmt in stmts:
+        conn.execute(text(stmt))
+    return stmts
+
+
+def ensure_staging_table(conn: Connection, name: str, table: DDLTable) -> list[str]:
+    """Create the staging table, or evolve it to `table`; returns the statements executed."""
+    return _ensure(conn, name, create_staging_table_sql(name, table), staging_columns(table))
+
+
+def ensure_merge_table(conn: Connection, name: str, table: DDLTable, *, forensic: bool) -> list[str]:
+    """Create the merge table with its indexes, or evolve it; returns the statements executed."""
+    return _ensure(
+        conn, name, create_merge_table_sql(name, table, forensic=forensic), merge_columns(table, forensic=forensic)
+    )

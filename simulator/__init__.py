@@ -1,0 +1,1 @@
+"""The Faker-driven change simulator for the sandbox's customer database."""
