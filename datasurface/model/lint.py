@@ -286,7 +286,9 @@ def _lint_workspace(
                 dataset.deprecation is DeprecationStatus.DEPRECATED or store.deprecation is DeprecationStatus.DEPRECATED
             )
             if deprecated and not sink.allow_deprecated:
-                problems.error(
+                # A warning, not an error: the producer must be able to deprecate first and
+                # tell consumers; removal stays blocked while any sink uses the dataset.
+                problems.warning(
                     "deprecated-dataset-used",
                     spath,
                     "dataset is deprecated and the sink does not allow deprecated datasets",

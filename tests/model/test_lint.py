@@ -182,7 +182,6 @@ CASES: list[tuple[str, Callable[[Bundle], None], str, str]] = [
     ("bad cron", _bad_cron, "invalid-cron", "Team 'producers' / Datastore 'hr'"),
     ("sink to unknown store", _sink_unknown_store, "sink-unknown-store", "Team 'consumers' / Workspace 'analytics' / DSG 'live' / Sink 'payroll.people'"),
     ("sink to unknown dataset", _sink_unknown_dataset, "sink-unknown-dataset", "Team 'consumers' / Workspace 'analytics' / DSG 'live' / Sink 'hr.salaries'"),
-    ("deprecated dataset used", _deprecated_without_allowance, "deprecated-dataset-used", "Team 'consumers' / Workspace 'analytics' / DSG 'live' / Sink 'hr.people'"),
     ("dsg without sinks", _no_sinks, "dsg-has-no-sinks", "Team 'consumers' / Workspace 'analytics' / DSG 'live'"),
     ("workspace without container", _no_container, "workspace-has-no-container", "Team 'consumers' / Workspace 'analytics'"),
     ("assignment to unknown workspace", _assign_unknown_workspace, "assignment-unknown-workspace", "Assignment 'nowhere/live/live_p'"),
@@ -214,6 +213,17 @@ def test_rule_reports_the_object(case: str, breaker: Callable[[Bundle], None], r
     assert any(p.path == path for p in matching), [p.path for p in matching]
     assert all(p.message and p.hint for p in matching), "every problem says what is wrong and how to fix it"
     assert any(str(p).startswith(f"ERROR: {path}: ") for p in matching), "the printed line leads with the path"
+
+
+def test_deprecated_dataset_used_is_a_warning_naming_the_sink() -> None:
+    bundle = valid_bundle()
+    _deprecated_without_allowance(bundle)
+    problems = lint_ecosystem(bundle.eco, bundle.assignments)
+    assert problems.errors == []
+    assert [(p.rule, p.path) for p in problems.warnings] == [
+        ("deprecated-dataset-used", "Team 'consumers' / Workspace 'analytics' / DSG 'live' / Sink 'hr.people'"),
+        ("deprecated-dataset-used", "Team 'consumers' / Workspace 'analytics' / DSG 'history' / Sink 'hr.people'"),
+    ]
 
 
 def test_deprecated_dataset_is_fine_with_allowance() -> None:
