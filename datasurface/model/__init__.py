@@ -22,7 +22,12 @@ from datasurface.model.credential import Credential, CredentialType
 from datasurface.model.dataset import DataClassification, Dataset
 from datasurface.model.datastore import Datastore
 from datasurface.model.ecosystem import Ecosystem
-from datasurface.model.ingestion import CaptureMetaData, IngestionConsistency, SQLSnapshotIngestion
+from datasurface.model.ingestion import (
+    CaptureMetaData,
+    DataTransformerOutput,
+    IngestionConsistency,
+    SQLSnapshotIngestion,
+)
 from datasurface.model.lifecycle import DeprecationStatus, ProductionStatus
 from datasurface.model.platform import DataPlatform
 from datasurface.model.problems import Problem, ProblemList, Severity
@@ -73,6 +78,7 @@ __all__ = [
     "DataPlatform",
     "DataPlatformManagedDataContainer",
     "DataTransformer",
+    "DataTransformerOutput",
     "DataType",
     "Dataset",
     "DatasetGroup",

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datasurface.model.dataset import Dataset
-from datasurface.model.ingestion import CaptureMetaData, IngestionConsistency, SQLSnapshotIngestion
+from datasurface.model.ingestion import (
+    CaptureMetaData,
+    DataTransformerOutput,
+    IngestionConsistency,
+    SQLSnapshotIngestion,
+)
 from datasurface.model.lifecycle import DeprecationStatus, ProductionStatus
 
 
@@ -25,5 +30,8 @@ class Datastore:
         return None
 
     def is_multi_dataset(self) -> bool:
+        """Multi-dataset stores are one stream; a transformer's outputs always commit together."""
         capture = self.capture
+        if isinstance(capture, DataTransformerOutput):
+            return True
         return isinstance(capture, SQLSnapshotIngestion) and capture.consistency is IngestionConsistency.MULTI_DATASET

@@ -44,3 +44,17 @@ class SQLSnapshotIngestion(CaptureMetaData):
 
     def source_table(self, dataset_name: str) -> str:
         return self.table_names.get(dataset_name, dataset_name)
+
+
+@dataclass(slots=True)
+class DataTransformerOutput(CaptureMetaData):
+    """The store is written by the DataTransformer of workspace `workspace` (same team).
+
+    Its datasets are the transformer's output tables; the platform ingests them like a
+    multi-dataset snapshot each time the transformer commits, so there is no trigger of its own.
+    """
+
+    workspace: str
+
+    def batch_trigger(self) -> Trigger:
+        return ExternallyTriggered()

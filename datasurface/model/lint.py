@@ -25,6 +25,7 @@ from datasurface.model.identifiers import (
 )
 from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.lifecycle import DeprecationStatus
+from datasurface.model.lint_transformers import lint_transformers
 from datasurface.model.problems import ProblemList, path_of
 from datasurface.model.schema import Char, Decimal, VarChar
 from datasurface.model.team import Team
@@ -50,6 +51,7 @@ def lint_ecosystem(eco: Ecosystem, assignments: PlatformAssignments | None = Non
                 _lint_datastore(zone, team, store, problems)
             for ws in team.workspaces:
                 _lint_workspace(zone, team, ws, stores, problems)
+    lint_transformers(eco, problems)
     if assignments is not None:
         _lint_assignments(eco, assignments, problems)
     return problems

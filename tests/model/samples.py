@@ -84,6 +84,7 @@ def sample_instances() -> list[object]:
         container,
         capture,
         m.CaptureMetaData(),
+        m.DataTransformerOutput("ws"),
         store,
         transformer,
         transformer.code,
