@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed-test
+STAMP := $(VENV)/.installed-test-airflow
 
 # Scratch dirs that may hold running embedded Postgres servers (tests, local stack).
 PG_SCRATCH := .pytest_pg
@@ -31,11 +31,12 @@ $(BIN)/uv: | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 
 # --python: uv would otherwise pick the venv from $$VIRTUAL_ENV or ./.venv, not $(VENV).
+# The airflow extra too: the DAG factory is tested in real Airflow 3.
 $(STAMP): pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install --python $(PY) -e '.[test]'
+	$(BIN)/uv pip install --python $(PY) -e '.[test,airflow]'
 	@touch $@
 
-venv: $(STAMP) ## Create/refresh the virtualenv with the test extras
+venv: $(STAMP) ## Create/refresh the virtualenv with the test and airflow extras
 
 lint: $(STAMP) ## ruff lint only
 	$(BIN)/ruff check .
@@ -73,3 +74,5 @@ clean: ## Remove build/test artefacts and test Postgres dirs (keeps the venv)
 
 distclean: clean ## clean, and remove the virtualenv too
 	rm -rf $(VENV)
+
+include sandbox/sandbox.mk

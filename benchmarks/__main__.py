@@ -1,31 +1,52 @@
 """Run every benchmark and end with one `name=value` line per figure.
 
-`python -m benchmarks [NAME ...]` runs the named benchmarks only (see BENCHMARKS).
+`python -m benchmarks [NAME ...] [--rows N]` runs the named benchmarks only (see BENCHMARKS);
+`--rows` sets the merge benchmark's source size (default 1,000,000, or $DATASURFACE_BENCH_ROWS).
+The `ratio_*` figures are printed last, so a run ends with `ratio_live=` and `ratio_forensic=`.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Callable
 
-from benchmarks import model_scale
+from benchmarks import dag_parse, merge_throughput, model_scale
 
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "model": model_scale.measure,
+    "dags": dag_parse.measure,
+    "merge": merge_throughput.measure,
 }
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or list(BENCHMARKS)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Run DataSurface benchmarks.")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})"
+    )
+    parser.add_argument("--rows", type=int, help="source rows for the merge benchmark (default 1,000,000)")
+    args = parser.parse_args(argv)
+    chosen = args.names or list(BENCHMARKS)
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
+    if args.rows is not None:
+        os.environ["DATASURFACE_BENCH_ROWS"] = str(args.rows)
     figures: dict[str, float] = {}
     for name in chosen:
         print(f"# running benchmark '{name}' ...", file=sys.stderr, flush=True)
         figures.update(BENCHMARKS[name]())
-    for key, value in figures.items():
+    # Stable order, ratios last and ratio_live, ratio_forensic the very last two lines
+    # (DESIGN.md: `make bench` ends with them), whatever order the benchmarks ran in.
+    last = ("ratio_live", "ratio_forensic")
+    ordered = sorted(
+        figures.items(),
+        key=lambda kv: (kv[0] in last, last.index(kv[0]) if kv[0] in last else 0, kv[0].startswith("ratio_")),
+    )
+    for key, value in ordered:
         print(f"{key}={value}")
     return 0
 

@@ -3,23 +3,53 @@
 Exit codes everywhere: 0 success, 1 a problem found or an error (with a message naming the
 object), 2 a usage error. `job run` adds 75 (KEEP_WORKING). User errors never print a
 traceback.
+
+Subcommands are imported only when they run: a job pod should not pay for Faker (the
+simulator) or Kubernetes rendering in start-up time and memory.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from datasurface import __version__
-from datasurface.commands.check_change import check_change_command
 from datasurface.commands.common import UserError
-from datasurface.commands.graph import graph_command
-from datasurface.commands.job import job_group
-from datasurface.commands.lint import lint_command
+
+#: command name -> "module:attribute" of its click command.
+SUBCOMMANDS: dict[str, str] = {
+    "lint": "datasurface.commands.lint:lint_command",
+    "check-change": "datasurface.commands.check_change:check_change_command",
+    "graph": "datasurface.commands.graph:graph_command",
+    "job": "datasurface.commands.job:job_group",
+    "transformer": "datasurface.commands.transformer:transformer_group",
+    "views": "datasurface.commands.views:views_group",
+    "merge-handler": "datasurface.commands.merge_handler:merge_handler_command",
+    "bootstrap": "datasurface.commands.bootstrap:bootstrap_command",
+    "simulate": "datasurface.commands.simulate:simulate_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="datasurface")
 def cli() -> None:
     """DataSurface: data-ecosystem-as-code.
@@ -27,12 +57,6 @@ def cli() -> None:
     Producers declare datastores, consumers declare workspaces, a central team assigns data
     platforms; these commands check models and build and run the pipelines.
     """
-
-
-cli.add_command(lint_command)
-cli.add_command(check_change_command)
-cli.add_command(graph_command)
-cli.add_command(job_group)
 
 
 def main(argv: list[str] | None = None) -> None:

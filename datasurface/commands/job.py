@@ -46,7 +46,7 @@ def _context(model_dir: str, platform: str, stream: str) -> StreamContext:
         fail(str(exc))
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
     logging.Formatter.converter = time.gmtime
     logging.basicConfig(
         level=logging.INFO,
@@ -87,7 +87,7 @@ def run_command(
           (duplicate keys fail the batch instead: nothing is merged)
     Credentials come from <NAME>_USER and <NAME>_PASSWORD for the credential names in the model.
     """
-    _setup_logging()
+    setup_logging()
     ctx = _context(model_dir, platform, stream)
     budget = JobBudget.of(ctx.platform)
     budget.max_rows = max_rows or budget.max_rows
@@ -102,6 +102,7 @@ def run_command(
             ctx.merge_engine(),
             ctx.source_engine(),
             budget=budget,
+            views=ctx.view_specs(),
         )
         result = job.run()
     except CredentialError as exc:

@@ -363,13 +363,18 @@ def _check_name(problems: ProblemList, path: str, what: str, name: str) -> None:
 
 
 def _check_unique(problems: ProblemList, path: str, what: str, names: Iterable[str]) -> None:
-    counts = Counter(names)
-    for name, count in counts.items():
-        if count > 1:
+    """Names are unique ignoring case: they become SQL identifiers, which fold case."""
+    spellings: dict[str, list[str]] = {}
+    for name in names:
+        spellings.setdefault(name.lower(), []).append(name)
+    for found in spellings.values():
+        if len(found) > 1:
+            shown = " and ".join(sorted(set(found), key=found.index))
             problems.error(
                 f"duplicate-{what.replace(' ', '-')}",
                 path,
-                f"{what} '{name}' is defined {count} times",
+                f"{what} '{found[0]}' is defined {len(found)} times"
+                + (f" ({shown}: names are compared ignoring case)" if len(set(found)) > 1 else ""),
                 f"give each {what} a unique name",
             )
 

@@ -197,3 +197,35 @@ def test_a_second_job_on_a_busy_stream_touches_nothing(stack: Stack) -> None:
     assert first.returncode == 0, err
     assert [b["state"] for b in stack.batches("YellowForensic")] == ["COMMITTED"]
     assert len(stack.live_rows("YellowForensic", "customers")) == 20
+
+
+def test_widening_a_type_keeps_the_consumer_views(stack: Stack) -> None:
+    """Postgres refuses ALTER COLUMN TYPE under a view: the job drops and recreates them."""
+    _initial(stack)
+    assert stack.job("run", "YellowForensic").returncode == 0
+    assert (
+        stack.cli("views", "reconcile", "--model", str(stack.model_dir), "--platform", "YellowForensic").returncode == 0
+    )
+    eco = stack.model_dir / "eco.py"
+    eco.write_text(
+        eco.read_text().replace('DDLColumn("first_name", VarChar(100)', 'DDLColumn("first_name", VarChar(300)', 1)
+    )
+    with stack.source.begin() as conn:
+        conn.execute(text("ALTER TABLE customers ALTER COLUMN first_name TYPE varchar(300)"))
+        conn.execute(text("UPDATE customers SET first_name = repeat('x', 250) WHERE id = 'c00003'"))
+    widened = stack.job("run", "YellowForensic")
+    assert widened.returncode == 0, widened.stderr
+    assert "views recreated" in widened.stderr
+    listing = json.loads(
+        stack.cli("views", "list", "--model", str(stack.model_dir), "--platform", "YellowForensic", "--json").stdout
+    )
+    text_listing = json.dumps(listing)
+    assert '"exists": false' not in text_listing and '"exists": true' in text_listing
+    with stack.merge.connect() as conn:
+        width = conn.execute(
+            text(
+                "SELECT character_maximum_length FROM information_schema.columns"
+                " WHERE table_name = 'yellowforensic__store1__customers__hist' AND column_name = 'first_name'"
+            )
+        ).scalar_one()
+    assert width == 300

@@ -175,6 +175,7 @@ CASES: list[tuple[str, Callable[[Bundle], None], str, str]] = [
     ("duplicate workspace", _duplicate_workspace, "duplicate-workspace", "Ecosystem 'acme'"),
     ("duplicate dataset", lambda b: b.store.datasets.append(people_dataset("people")), "duplicate-dataset", "Team 'producers' / Datastore 'hr'"),
     ("duplicate column", lambda b: b.dataset.schema.columns.append(m.DDLColumn("name", m.Text())), "duplicate-column", "Team 'producers' / Datastore 'hr' / Dataset 'people'"),
+    ("duplicate column ignoring case", lambda b: b.dataset.schema.columns.append(m.DDLColumn("NAME", m.Text())), "duplicate-column", "Team 'producers' / Datastore 'hr' / Dataset 'people'"),
     ("duplicate dsg", _duplicate_dsg, "duplicate-dataset-group", "Team 'consumers' / Workspace 'analytics'"),
     ("nullable primary key", _nullable_pk, "primary-key-nullable", "Team 'producers' / Datastore 'hr' / Dataset 'people' / Column 'id'"),
     ("unknown primary key", _unknown_pk, "primary-key-column-missing", "Team 'producers' / Datastore 'hr' / Dataset 'people'"),

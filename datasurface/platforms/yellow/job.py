@@ -19,7 +19,7 @@ import datetime as dt
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -48,8 +48,17 @@ from .batch_metadata import (
 )
 from .merge import InvalidKeyError, MergeCounts, merge_forensic, merge_live
 from .platform import YellowDataPlatform
-from .projection import BATCH_ID, ensure_merge_table, ensure_staging_table
+from .projection import (
+    BATCH_ID,
+    ensure_merge_table,
+    ensure_staging_table,
+    evolution_sql,
+    merge_columns,
+    read_table_columns,
+)
 from .staging import SourceTable, clear_staging, ingest_chunk, key_from_json, key_to_json
+from .view_reconcile import drop_dependent_views, reconcile_views
+from .views import ViewSpec
 
 log = logging.getLogger("datasurface.job")
 
@@ -115,6 +124,7 @@ class StreamJob:
         *,
         budget: JobBudget | None = None,
         clock: Clock = utc_now,
+        views: Sequence[ViewSpec] = (),
     ) -> None:
         self.platform = platform
         self.stream = stream
@@ -123,6 +133,7 @@ class StreamJob:
         self.source_engine = source_engine
         self.budget = budget or JobBudget.of(platform)
         self.clock = clock
+        self.views = list(views)  # the consumer views reading this stream's tables
         self.forensic = platform.milestoning is Milestoning.FORENSIC
         self.tables = [self._tables_for(ds) for ds in datasets]
         self.schema_hashes = {ds.name: ds.schema.fingerprint() for ds in datasets}
@@ -168,11 +179,21 @@ class StreamJob:
 
     def _run_locked(self) -> JobResult:
         started = time.monotonic()
+        dropped_views: list[str] = []
         with self.merge_engine.begin() as conn:
             create_batch_tables(conn, self.platform.name)
             for t in self.tables:
                 ensure_staging_table(conn, t.staging, t.dataset.schema)
+                if self._widens_types(conn, t):
+                    dropped_views += drop_dependent_views(conn, t.merge)
                 ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
+        if dropped_views:
+            # Same definitions, new column types: put the consumers' views straight back.
+            outcomes = reconcile_views(self.merge_engine, self.platform.name, self.views)
+            log.info("%s: widened column types; views recreated: %s", self._where(), ", ".join(dropped_views))
+            failed = [o.reason for o in outcomes if not o.ok]
+            if failed:
+                log.warning("%s: views not recreated: %s", self._where(), "; ".join(failed))
         unfinished = self._committed_batch_with_leftovers()
         if unfinished is not None:
             # Killed between commit and cleanup: the batch is done; finish it, don't start another.
@@ -199,6 +220,12 @@ class StreamJob:
 
     def _budget_spent(self, staged: int, started: float) -> bool:
         return staged >= self.budget.max_rows or time.monotonic() - started >= self.budget.max_seconds
+
+    def _widens_types(self, conn: Connection, t: DatasetTables) -> bool:
+        """Will evolving the merge table change a column's type (which views block)?"""
+        existing = read_table_columns(conn, t.merge)
+        wanted = merge_columns(t.dataset.schema, forensic=self.forensic)
+        return bool(existing) and any(" ALTER COLUMN " in stmt for stmt in evolution_sql(t.merge, existing, wanted))
 
     # -- batch lifecycle -------------------------------------------------------------------
 

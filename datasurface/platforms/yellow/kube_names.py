@@ -36,3 +36,12 @@ def credential_secret_name(credential_name: str) -> str:
         return name
     digest = hashlib.sha256(credential_name.lower().encode()).hexdigest()[:8]
     return f"{base[:40].strip('-')}-{digest}-credential"
+
+
+#: The sandbox Postgres Service (ring 0). Model hosts for the sandbox point at its DNS name.
+POSTGRES_SERVICE = "postgres"
+
+
+def service_dns_name(service: str, namespace: str) -> str:
+    """The in-cluster DNS name of a Service: reachable from pods in any namespace."""
+    return f"{service}.{namespace}.svc.cluster.local"

@@ -10,7 +10,9 @@ Rules (DESIGN.md section 4):
   bytes (NAMEDATALEN - 1; longer names are silently truncated by Postgres, which would make
   two names collide).
 - Deterministic: the same tuple always gives the same name.
-- Collision-free: two different tuples never give the same name.
+- Collision-free: two tuples that differ other than in letter case never give the same
+  name. Case is folded first: lint keeps every model name unique ignoring case (as
+  Postgres folds unquoted identifiers), so `Store1` stays readable as `store1`.
 
 How collision-freedom is achieved:
 
@@ -21,7 +23,7 @@ How collision-freedom is achieved:
   ``("a_b", "c") -> "a_b__c"`` while ``("a", "b_c") -> "a__b_c"``.
 - Every other tuple gets a *hashed* name: a sanitised, shortened readable prefix, then
   ``___`` (three underscores, which no natural name contains) and 10 hex digits of the
-  SHA-256 of the JSON encoding of the full, unshortened, case-preserved tuple. JSON is an
+  SHA-256 of the JSON encoding of the full, unshortened, case-folded tuple. JSON is an
   unambiguous encoding of a list of strings, so only a 40-bit hash collision could map two
   tuples to one hashed name, and a hashed name can never equal a natural name.
 
@@ -101,6 +103,9 @@ def physical_name(*parts: str) -> str:
     """
     if not parts:
         raise ValueError("physical_name needs at least one part")
+    # Lint makes model names unique ignoring case, so folding case loses nothing and keeps
+    # names like `Store1` readable (`store1`) instead of hashed.
+    parts = tuple(p.lower() for p in parts)
     if all(_SIMPLE_PART.match(p) for p in parts):
         natural = "__".join(parts)
         if natural[0] not in "0123456789" and len(natural) <= MAX_IDENTIFIER_LENGTH:

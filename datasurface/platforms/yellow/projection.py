@@ -288,3 +288,11 @@ def ensure_merge_table(conn: Connection, name: str, table: DDLTable, *, forensic
     return _ensure(
         conn, name, create_merge_table_sql(name, table, forensic=forensic), merge_columns(table, forensic=forensic)
     )
+
+
+def ensure_plain_table(conn: Connection, name: str, table: DDLTable) -> list[str]:
+    """A table with just the dataset's columns (a transformer's output table), created or
+    evolved like the others; key columns NOT NULL so a transformer can't write NULL keys."""
+    cols = _dataset_columns(table, key_not_null=True)
+    create = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} ({', '.join(c.ddl() for c in cols)})"]
+    return _ensure(conn, name, create, cols)

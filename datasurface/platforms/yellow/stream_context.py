@@ -15,12 +15,15 @@ from sqlalchemy import Engine
 
 from datasurface.graph import IngestionStream, build_graph
 from datasurface.model.dataset import Dataset
-from datasurface.model.ingestion import SQLSnapshotIngestion
+from datasurface.model.datastore import Datastore
+from datasurface.model.ingestion import DataTransformerOutput, SQLSnapshotIngestion
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ECO_FILE, LoadedModel, load_model, newest_model_dir
 
 from .connections import engine_for
 from .platform import YellowDataPlatform
+from .transformer_job import output_table
+from .views import ViewSpec, plan_sink_views
 
 
 class StreamLookupError(Exception):
@@ -34,6 +37,11 @@ class StreamContext:
     stream: IngestionStream
     datasets: list[Dataset]
     capture: SQLSnapshotIngestion
+
+    def view_specs(self) -> list[ViewSpec]:
+        """The consumer views that read this stream's merge tables on this platform."""
+        views = plan_sink_views(self.model.ecosystem, self.model.assignments, self.platform)
+        return [spec for sv in views if sv.stream == self.stream.stream for spec in sv.specs()]
 
     def merge_engine(self, env: Mapping[str, str] | None = None) -> Engine:
         return engine_for(self.platform.merge_database, self.platform.merge_credential, env)
@@ -57,6 +65,16 @@ def resolve_platform(model: LoadedModel, platform_name: str) -> YellowDataPlatfo
     return platform
 
 
+def transformer_output_capture(platform: YellowDataPlatform, store: Datastore) -> SQLSnapshotIngestion:
+    """A transformer's output store is ingested as a snapshot of its output tables, which the
+    transformer wrote into this platform's merge database."""
+    return SQLSnapshotIngestion(
+        source=platform.merge_database,
+        credential=platform.merge_credential,
+        table_names={ds.name: output_table(platform.name, store.name, ds.name) for ds in store.datasets},
+    )
+
+
 def load_stream(model_dir: str | Path, platform_name: str, stream_name: str) -> StreamContext:
     model = load_model(resolve_model_dir(model_dir))
     problems = lint_ecosystem(model.ecosystem, model.assignments)
@@ -78,6 +96,8 @@ def load_stream(model_dir: str | Path, platform_name: str, stream_name: str) -> 
     store = model.ecosystem.datastore(stream.store)
     assert store is not None  # the graph only names existing stores
     capture = store.capture
+    if isinstance(capture, DataTransformerOutput):
+        capture = transformer_output_capture(platform, store)
     if not isinstance(capture, SQLSnapshotIngestion):
         raise StreamLookupError(f"Stream '{stream_name}': datastore '{store.name}' is not a SQL snapshot store")
     datasets = [ds for name in stream.datasets if (ds := store.dataset(name)) is not None]

@@ -1,0 +1,63 @@
+"""Real Airflow 3 for the DAG factory tests: one AIRFLOW_HOME and SQLite metadata DB per session.
+
+Airflow reads its configuration when first imported, so the environment is set here, at
+collection time, before any test module imports it (nothing else in the test suite does).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="datasurface-airflow-"))
+# At exit, not in a fixture: the directory exists from collection on (--collect-only too).
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+DAGS_FOLDER = _HOME / "dags"
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    from datasurface.platforms.yellow.airflow.install import install_shim
+
+    install_shim(DAGS_FOLDER)
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_home: Path) -> Path:
+    """A migrated metadata DB (what `airflow db migrate` does), for `dag.test()`."""
+    from airflow.utils import db
+
+    db.upgradedb()
+    return airflow_home
+
+
+@pytest.fixture
+def shim(airflow_home: Path) -> Path:
+    return DAGS_FOLDER / "datasurface_dags.py"
+
+
+@pytest.fixture
+def factory_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """A clean factory environment: a cache dir of the test's own, no infra DAG by default."""
+    for name in list(os.environ):
+        if name.startswith("DATASURFACE_") and not name.startswith(("DATASURFACE_TEST_", "DATASURFACE_BENCH_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATASURFACE_DAG_CACHE_DIR", str(tmp_path / "dag_cache"))
+    monkeypatch.setenv("DATASURFACE_FACTORY_DB_TIMEOUT", "2")
+    return monkeypatch

@@ -1,0 +1,130 @@
+"""The merge handler over a local git repository with three commits: the example model, a
+new dataset and workspace (config rows and views follow), a model that doesn't lint
+(nothing changes, the error is reported with the object path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from datasurface.platforms.yellow import naming
+from datasurface.platforms.yellow.merge_handler import ModelRefused, run_merge_handler
+from datasurface.platforms.yellow.merge_handler.model_folders import model_folders
+from datasurface.platforms.yellow.views import view_in_schema, workspace_schema
+from tests.job.harness import Stack, address, customer, load_source
+from tests.orchestration.helpers import consumer_views, rows
+from tests.orchestration.model_repo import add_orders_and_consumer2, break_lint, init_repo
+
+T0 = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _config_rows(stack: Stack, platform: str) -> dict[str, Any]:
+    table = naming.config_table(platform)
+    return {r["stream"]: r for r in rows(stack.merge, f'SELECT stream, config, updated_at FROM "{table}"')}
+
+
+def _live_view(workspace: str, dsg: str, dataset: str) -> str:
+    return f"{workspace_schema('YellowLive', workspace)}.{view_in_schema(dsg, 'Store1', dataset, 'live')}"
+
+
+def _handler_cli(stack: Stack, repo: Path, models: Path, *more: str) -> Any:
+    return stack.cli(
+        "merge-handler", "--repo", str(repo), "--branch", "main", "--models-dir", str(models), *more, timeout=300
+    )
+
+
+def test_three_commits(stack: Stack, tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "eco-repo")
+    models = tmp_path / "models"
+    lines: list[str] = []
+
+    # Commit 1: the example model. Config rows are written; views wait for the first batch.
+    first = run_merge_handler(str(repo), "main", models, keep=5, clock=lambda: T0, progress=lines.append)
+    assert first.model_folder == models / f"model-{int(T0.timestamp()):010d}" and first.new_folder
+    assert [f.name for f in model_folders(models)] == [first.model_folder.name]
+    summary = first.to_json()
+    for p in summary["platforms"]:
+        assert p["config_rows"] == {"inserted": 1, "updated": 0, "deleted": 0} and p["error"] == ""
+        assert p["views_created"] == [] and len(p["views_pending"]) == (2 if p["platform"] == "YellowLive" else 4)
+    assert first.ok and any("pending" in line for line in lines)
+    config = _config_rows(stack, "YellowLive")["Store1"]["config"]
+    assert config["models_dir"] == str(models) and config["datasets"] == ["customers", "addresses"]
+    assert all(c["name"] in ("postgres", "customer_db") for c in config["credentials"])
+    assert "s3cr3t" not in json.dumps(config)
+
+    # After the first batches, a rerun of the same commit reuses the folder and creates the views.
+    load_source(stack, [customer(i) for i in range(1, 4)], [address(i, i) for i in range(1, 4)])
+    stack.run("YellowLive")
+    stack.run("YellowForensic")
+    again = run_merge_handler(str(repo), "main", models, clock=lambda: T0 + dt.timedelta(seconds=30))
+    assert not again.new_folder and again.model_folder == first.model_folder
+    by_platform = {p.platform: p.to_json() for p in again.platforms}
+    assert by_platform["YellowLive"]["config_rows"] == {"inserted": 0, "updated": 0, "deleted": 0}
+    assert len(by_platform["YellowLive"]["views_created"]) == 2
+    assert len(by_platform["YellowForensic"]["views_created"]) == 4
+
+    # Commit 2 (through the CLI): a dataset and a workspace. The YellowLive row gains `orders`,
+    # Consumer2's customers view is created, its orders view waits for its merge table.
+    add_orders_and_consumer2(repo)
+    done = _handler_cli(stack, repo, models, "--json")
+    assert done.returncode == 0, done.stderr
+    second = json.loads(done.stdout)
+    assert second["new_folder"] and second["model_folder"] != str(first.model_folder)
+    assert Path(second["model_folder"]).name > first.model_folder.name
+    plats = {p["platform"]: p for p in second["platforms"]}
+    assert plats["YellowLive"]["config_rows"] == {"inserted": 0, "updated": 1, "deleted": 0}
+    assert plats["YellowForensic"]["config_rows"] == {"inserted": 0, "updated": 0, "deleted": 0}
+    assert plats["YellowLive"]["views_created"] == [_live_view("Consumer2", "OrdersDSG", "customers")]
+    assert [v["view"] for v in plats["YellowLive"]["views_pending"]] == [_live_view("Consumer2", "OrdersDSG", "orders")]
+    assert "does not exist yet" in plats["YellowLive"]["views_pending"][0]["reason"]
+    assert _config_rows(stack, "YellowLive")["Store1"]["config"]["datasets"] == ["customers", "addresses", "orders"]
+    consumer2 = _live_view("Consumer2", "OrdersDSG", "customers")
+    assert rows(stack.merge, f"SELECT id FROM {consumer2} ORDER BY id") == [{"id": f"c{i:05d}"} for i in range(1, 4)]
+    assert "cloning" in done.stderr and "published" in done.stderr
+
+    # Commit 3 doesn't lint: refused, nothing changes.
+    state_before = (
+        [f.name for f in model_folders(models)],
+        _config_rows(stack, "YellowLive"),
+        _config_rows(stack, "YellowForensic"),
+        consumer_views(stack.merge),
+    )
+    break_lint(repo)
+    refused = _handler_cli(stack, repo, models)
+    assert refused.returncode == 1
+    assert "Dataset 'orders'" in refused.stderr and "ds_surf_oops" in refused.stderr
+    assert "does not lint" in refused.stderr
+    with pytest.raises(ModelRefused) as caught:
+        run_merge_handler(str(repo), "main", models, clock=lambda: T0 + dt.timedelta(days=1))
+    assert any("Dataset 'orders'" in p.path for p in caught.value.problems)
+    state_after = (
+        [f.name for f in model_folders(models)],
+        _config_rows(stack, "YellowLive"),
+        _config_rows(stack, "YellowForensic"),
+        consumer_views(stack.merge),
+    )
+    assert state_after == state_before
+    assert sorted(p.name for p in models.iterdir()) == state_before[0]  # no .incoming-* left behind
+
+    refused_json = _handler_cli(stack, repo, models, "--json")
+    assert refused_json.returncode == 1
+    data = json.loads(refused_json.stdout)
+    assert data["refused"] and any(
+        "ds_surf_oops" in p["message"] or "ds_surf_oops" in p["path"] for p in data["problems"]
+    )
+
+
+def test_unreachable_merge_database_is_reported_per_platform(stack: Stack, tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "eco-repo")
+    models = tmp_path / "models"
+    result = run_merge_handler(str(repo), "main", models, env={"PATH": "/usr/bin:/bin"})  # no credentials
+    assert not result.ok
+    assert all("POSTGRES_USER" in p.error for p in result.platforms)
+    assert model_folders(models) == [result.model_folder]  # the model itself is deployed; the next run retries
+    with stack.merge.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass(:t)"), {"t": naming.config_table("YellowLive")}).scalar() is None
