@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 PY := $(BIN)/python
-STAMP := $(VENV)/.installed-test-airflow
+STAMP := $(VENV)/.installed-all-extras
 
 # Scratch dirs that may hold running embedded Postgres servers (tests, local stack).
 PG_SCRATCH := .pytest_pg
@@ -31,12 +31,12 @@ $(BIN)/uv: | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv
 
 # --python: uv would otherwise pick the venv from $$VIRTUAL_ENV or ./.venv, not $(VENV).
-# The airflow extra too: the DAG factory is tested in real Airflow 3.
+# The airflow and notebooks extras too: DAGs run in real Airflow 3, tutorials are executed.
 $(STAMP): pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install --python $(PY) -e '.[test,airflow]'
+	$(BIN)/uv pip install --python $(PY) -e '.[test,airflow,notebooks]'
 	@touch $@
 
-venv: $(STAMP) ## Create/refresh the virtualenv with the test and airflow extras
+venv: $(STAMP) ## Create/refresh the virtualenv with the test, airflow and notebooks extras
 
 lint: $(STAMP) ## ruff lint only
 	$(BIN)/ruff check .
