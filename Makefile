@@ -76,3 +76,4 @@ distclean: clean ## clean, and remove the virtualenv too
 	rm -rf $(VENV)
 
 include sandbox/sandbox.mk
+include sandbox/local.mk

@@ -36,11 +36,11 @@ PLATFORMS = ("YellowLive", "YellowForensic")
 
 @dataclass(frozen=True, slots=True)
 class Paths:
-    root: Path
+    """`root` is the repository (the example model lives there); `state` holds what the stack
+    creates (default `.sandbox/` in the repository; `DATASURFACE_LOCAL_STATE` moves it)."""
 
-    @property
-    def state(self) -> Path:
-        return self.root / ".sandbox"
+    root: Path
+    state: Path
 
     @property
     def pg(self) -> Path:
@@ -91,7 +91,7 @@ def local_env(port: int) -> dict[str, str]:
 
 def ensure_postgres(paths: Paths, port: int) -> str:
     """Start (or reuse) the embedded Postgres and create the two databases."""
-    say(f"Postgres: embedded server in {paths.pg.relative_to(paths.root)} on 127.0.0.1:{port}")
+    say(f"Postgres: embedded server in {paths.pg} on 127.0.0.1:{port}")
     url = embedded_pg.start(paths.pg, port)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
@@ -300,8 +300,123 @@ def status(paths: Paths, port: int) -> int:
     return 0
 
 
+AIRFLOW_PORT_ENV = "DATASURFACE_AIRFLOW_PORT"
+DEFAULT_AIRFLOW_PORT = 8080
+
+
+def airflow_env(paths: Paths, pg_port: int, airflow_port: int) -> dict[str, str]:
+    """Airflow standalone for the sandbox: LocalExecutor, the DAG factory, the local launcher."""
+    home = paths.airflow_home
+    return {
+        **local_env(pg_port),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__API__PORT": str(airflow_port),
+        # Tasks reach the API server here; it must follow the port (PLATFORM_NOTES).
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{airflow_port}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(airflow_port + 1),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(airflow_port + 2),
+        # The DAG factory's contract (datasurface/platforms/yellow/airflow/settings.py).
+        "DATASURFACE_PLATFORMS": ",".join(PLATFORMS),
+        "DATASURFACE_MERGE_CREDENTIAL": "postgres",
+        "DATASURFACE_MODEL_REPO": str(paths.model_repo),
+        "DATASURFACE_MODEL_BRANCH": "main",
+        "DATASURFACE_MODELS_DIR": str(paths.models),
+        "DATASURFACE_INFRA_SCHEDULE": "*/5 * * * *",
+    }
+
+
+def _spawn(name: str, args: Sequence[str], env: dict[str, str], paths: Paths) -> int:
+    """Start a background process in its own process group, output to .sandbox/logs/NAME.log."""
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    log = (paths.logs / f"{name}.log").open("ab")
+    process = subprocess.Popen(
+        list(args), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    return process.pid
+
+
+def _wait_for_http(url: str, timeout: float, pid: int) -> bool:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(1)
+    return False
+
+
+def up(paths: Paths, port: int) -> int:
+    """The sandbox without Docker: Postgres, the model repo, the merge handler, Airflow
+    standalone with the DAG factory (local launcher) and the simulator."""
+    from datasurface.platforms.yellow.airflow.install import install_shim
+    from datasurface.platforms.yellow.bootstrap.seed_repo import sync_seed_repo
+    from datasurface.platforms.yellow.merge_handler.handler import run_merge_handler
+
+    if _load_pids(paths):
+        say("the local stack is already up (`make down-local` first to restart it)")
+        return status(paths, port)
+    airflow_port = int(os.environ.get(AIRFLOW_PORT_ENV, DEFAULT_AIRFLOW_PORT))
+    ensure_postgres(paths, port)
+    env = {**os.environ, **airflow_env(paths, port, airflow_port)}
+    # `airflow standalone` starts its components as `airflow ...` from PATH: use this venv's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    model = paths.root / "sandbox" / "model"
+    say("Simulator: create the customer tables and load 200 customers")
+    simulate(env, model, "--create-tables", "--initial-customers", "200", "--max-changes", "0", "--seed", "1")
+    say(f"Model repository: {paths.model_repo} (a git copy of sandbox/model)")
+    commit = sync_seed_repo(model, paths.model_repo, "main")
+    say(f"Merge handler: deploy commit {commit[:10]} into {paths.models}")
+    result = run_merge_handler(str(paths.model_repo), "main", paths.models, env=env)
+    say(f"  deployed {result.model_folder}")
+    install_shim(paths.airflow_home / "dags")
+    pids: dict[str, int] = {}
+    say(f"Airflow standalone on http://localhost:{airflow_port} (first start takes about a minute)")
+    airflow = Path(sys.executable).with_name("airflow")
+    pids["airflow"] = _spawn("airflow", [str(airflow), "standalone"], env, paths)
+    _save_pids(paths, pids)
+    ready = _wait_for_http(f"http://localhost:{airflow_port}/api/v2/monitor/health", 240, pids["airflow"])
+    if not ready:
+        print(f"error: Airflow did not become ready; see {paths.logs / 'airflow.log'}", file=sys.stderr)
+        down(paths)
+        return 1
+    say("Simulator: 2 changes per second in the background")
+    pids["simulator"] = _spawn(
+        "simulator",
+        [sys.executable, "-m", "datasurface.cli", "simulate", "--model", str(model), "--rate", "2", "--quiet"],
+        env,
+        paths,
+    )
+    _save_pids(paths, pids)
+    password_file = paths.airflow_home / "simple_auth_manager_passwords.json.generated"
+    login = "admin / (see " + str(password_file) + ")"
+    if password_file.exists():
+        login = "   ".join(f"{user} / {password}" for user, password in json.loads(password_file.read_text()).items())
+    print(
+        f"\nAirflow:  http://localhost:{airflow_port}   login: {login}\n"
+        f"Postgres: postgresql://postgres@127.0.0.1:{port}/{MERGE_DB} (source: {SOURCE_DB})\n"
+        f"Logs:     {paths.logs}\n"
+        "Stop everything with `make down-local`."
+    )
+    return 0
+
+
 COMMANDS: dict[str, Callable[[Paths, int], int]] = {
     "demo": demo,
+    "up": up,
     "down": lambda paths, port: down(paths),
     "status": status,
     "env": lambda paths, port: print("\n".join(f"export {k}='{v}'" for k, v in local_env(port).items())) or 0,
@@ -313,8 +428,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"usage: python -m datasurface.local_stack {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
         return 2
     port = int(os.environ.get("DATASURFACE_LOCAL_PG_PORT", DEFAULT_PORT))
-    paths = Paths(Path(os.environ.get("DATASURFACE_LOCAL_ROOT", REPO_ROOT)))
-    paths.state.mkdir(exist_ok=True)
+    paths = Paths(REPO_ROOT, Path(os.environ.get("DATASURFACE_LOCAL_STATE", REPO_ROOT / ".sandbox")).resolve())
+    paths.state.mkdir(parents=True, exist_ok=True)
     try:
         return COMMANDS[argv[0]](paths, port)
     except (RuntimeError, embedded_pg.EmbeddedPgError) as exc:
