@@ -59,8 +59,13 @@ def views_group() -> None:
 @views_group.command("reconcile")
 @_model_option
 @click.option("--platform", required=True, help="The Yellow data platform's name.")
+@click.option(
+    "--pending-ok",
+    is_flag=True,
+    help="Exit 0 when views are only pending (their first batch hasn't committed yet); for schedulers.",
+)
 @json_option
-def reconcile_command(model_dir: str, platform: str, as_json: bool) -> None:
+def reconcile_command(model_dir: str, platform: str, pending_ok: bool, as_json: bool) -> None:
     """Create or update a live view (and, for forensic DSGs, a history view) for every sink of
     every DSG assigned to PLATFORM.
 
@@ -69,7 +74,7 @@ def reconcile_command(model_dir: str, platform: str, as_json: bool) -> None:
       0  every view is up to date
       1  some views are pending (their merge table does not exist yet or lacks a new column:
          run the stream's job, then reconcile again) or failed; each is named. Every other
-         view was still created or updated.
+         view was still created or updated. With --pending-ok, pending views alone exit 0.
     Credentials: <NAME>_USER / <NAME>_PASSWORD of the platform's merge credential.
     """
     model = load_clean_model(model_dir)
@@ -86,7 +91,8 @@ def reconcile_command(model_dir: str, platform: str, as_json: bool) -> None:
     except SQLAlchemyError as exc:
         fail(f"Platform '{platform}' / merge database '{plat.merge_database.name}': {str(exc).splitlines()[0]}")
     _report(platform, outcomes, as_json)
-    sys.exit(EXIT_OK if all(o.ok for o in outcomes) else EXIT_PROBLEM)
+    tolerated = ("pending",) if pending_ok else ()
+    sys.exit(EXIT_OK if all(o.ok or o.status in tolerated for o in outcomes) else EXIT_PROBLEM)
 
 
 def _report(platform: str, outcomes: list[ViewOutcome], as_json: bool) -> None:
