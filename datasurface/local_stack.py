@@ -131,8 +131,14 @@ def run_stream_to_done(model: Path, platform: str, stream: str, env: dict[str, s
 
 
 def run_all_streams(model: Path, env: dict[str, str]) -> None:
+    """Every ingestion stream of every platform to DONE; then each DataTransformer, which
+    reads the fresh views and refills its output store, which is then ingested in turn."""
     graph = json.loads(datasurface(["graph", str(model), "--json"], env).stdout)
+    transformers = transformer_runs(model)
+    outputs = {(t.platform, t.output_stream) for t in transformers}
     for stream in graph["streams"]:
+        if (stream["platform"], stream["stream"]) in outputs:
+            continue  # a transformer's output: ingested right after the transformer runs
         started = time.monotonic()
         outcome = run_stream_to_done(model, stream["platform"], stream["stream"], env)
         say(
@@ -140,6 +146,47 @@ def run_all_streams(model: Path, env: dict[str, str]) -> None:
             f"{outcome['inserted']} inserted, {outcome['updated']} updated, {outcome['deleted']} deleted "
             f"({time.monotonic() - started:.1f} s)"
         )
+    for t in transformers:
+        # The transformer reads its workspace's views: they must exist first.
+        datasurface(["views", "reconcile", "--model", str(model), "--platform", t.platform, "--pending-ok"], env)
+        started = time.monotonic()
+        result = json.loads(
+            datasurface(
+                [
+                    "transformer",
+                    "run",
+                    "--model",
+                    str(model),
+                    "--platform",
+                    t.platform,
+                    "--workspace",
+                    t.workspace,
+                    "--ingest",
+                    "--json",
+                ],
+                env,
+            ).stdout
+        )
+        rows = ", ".join(f"{k} {v} rows" for k, v in result["rows_written"].items())
+        say(
+            f"  {t.platform}/{t.workspace} transformer -> {t.output_store} ({rows}), "
+            f"ingested as batch {result['ingestion']['batch_id']} ({time.monotonic() - started:.1f} s)"
+        )
+
+
+def transformer_runs(model: Path) -> list[Any]:
+    """The transformers each Yellow platform runs (those whose output it ingests)."""
+    from datasurface.model.loader import load_model
+    from datasurface.platforms.yellow.platform import YellowDataPlatform
+    from datasurface.platforms.yellow.transformer_config import build_transformer_configs
+
+    loaded = load_model(model)
+    return [
+        config
+        for platform in loaded.ecosystem.platforms
+        if isinstance(platform, YellowDataPlatform)
+        for config in build_transformer_configs(loaded.ecosystem, loaded.assignments, platform, str(model))
+    ]
 
 
 def simulate(env: dict[str, str], model: Path, *args: str) -> dict[str, Any]:
@@ -154,9 +201,12 @@ def views_summary(model: Path, env: dict[str, str], merge_url: str) -> list[str]
     history_view = None
     try:
         with engine.connect() as conn:
-            for entry in _view_entries(listing):
+            entries = _view_entries(listing)
+            label_width = max((len(e["label"]) for e in entries), default=0)
+            name_width = max((len(e["qualified"]) for e in entries), default=0)
+            for entry in entries:
                 count = conn.execute(text(f"SELECT count(*) FROM {entry['qualified']}")).scalar_one()  # noqa: S608
-                lines.append(f"  {entry['label']:<58} {entry['qualified']:<62} {count:>6} rows")
+                lines.append(f"  {entry['label']:<{label_width}}  {entry['qualified']:<{name_width}}  {count:>6} rows")
                 if entry["kind"] == "history" and entry["dataset"] == "customers":
                     history_view = entry["qualified"]
             if history_view:

@@ -25,7 +25,7 @@ from datasurface.model.identifiers import (
 )
 from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.lifecycle import DeprecationStatus
-from datasurface.model.lint_transformers import lint_transformers
+from datasurface.model.lint_transformers import lint_transformer_platforms, lint_transformers
 from datasurface.model.problems import ProblemList, path_of
 from datasurface.model.schema import Char, Decimal, VarChar
 from datasurface.model.team import Team
@@ -54,6 +54,7 @@ def lint_ecosystem(eco: Ecosystem, assignments: PlatformAssignments | None = Non
     lint_transformers(eco, problems)
     if assignments is not None:
         _lint_assignments(eco, assignments, problems)
+        lint_transformer_platforms(eco, assignments, problems)
     return problems
 
 

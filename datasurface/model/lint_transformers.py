@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.ecosystem import Ecosystem, StoreEntry, WorkspaceEntry
 from datasurface.model.ingestion import DataTransformerOutput
 from datasurface.model.problems import ProblemList, path_of
@@ -138,3 +139,32 @@ def _find_cycle(start: str, edges: dict[str, set[str]]) -> list[str] | None:
             if nxt not in trail:
                 stack.append((nxt, [*trail, nxt]))
     return None
+
+
+def lint_transformer_platforms(eco: Ecosystem, assignments: PlatformAssignments, problems: ProblemList) -> None:
+    """A transformer runs on each platform that ingests its output store, reading its
+    workspace's views *on that platform* and writing that platform's output tables. So every
+    active assignment of a DSG sinking a transformer output needs the transformer's workspace
+    to be served on the same platform too; otherwise the output stream would wait forever."""
+    stores = eco.stores()
+    workspaces = eco.workspaces()
+    served: set[tuple[str, str]] = {(a.workspace, a.platform) for a in assignments.assignments if a.is_active()}
+    for a in assignments.assignments:
+        entry = workspaces.get(a.workspace)
+        dsg = entry.workspace.dsg(a.dsg) if entry and a.is_active() else None
+        if dsg is None:
+            continue  # unknown names and decommissioned entries are _lint_assignments' business
+        for store_name in sorted({sink.store for sink in dsg.sinks}):
+            store = stores.get(store_name)
+            capture = store.store.capture if store else None
+            if not isinstance(capture, DataTransformerOutput) or (capture.workspace, a.platform) in served:
+                continue
+            problems.error(
+                "transformer-output-platform",
+                path_of(("Assignment", f"{a.workspace}/{a.dsg}/{a.platform}")),
+                f"DSG '{a.dsg}' reads datastore '{store_name}', the output of workspace '{capture.workspace}''s "
+                f"transformer, but platform '{a.platform}' serves no DSG of workspace '{capture.workspace}', "
+                "so the transformer can't run there",
+                f"also assign a DSG of workspace '{capture.workspace}' to platform '{a.platform}', "
+                f"or assign DSG '{a.dsg}' to a platform that serves it",
+            )

@@ -2,8 +2,11 @@
 
 A producer team owns a customer database (customers and their addresses) ingested as one
 multi-dataset SQL snapshot stream; a consumer team's workspace reads it live and with full
-forensic history through two Yellow platforms. Hosts, ports and database names come from the
-environment (see `sandbox/.env.example`); the defaults fit the kind cluster.
+forensic history through two Yellow platforms. The consumer workspace's DataTransformer
+(`transformers/masking.py`) masks e-mail and phone into the team's own store
+`MaskedCustomers`, which a second workspace, `MaskedConsumer`, reads live on YellowLive.
+Hosts, ports and database names come from the environment (see `sandbox/.env.example`); the
+defaults fit the kind cluster.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import timedelta
 
 from datasurface.model import (
     Char,
+    CodeReference,
     Credential,
     CronTrigger,
     DataClassification,
@@ -21,6 +25,8 @@ from datasurface.model import (
     DatasetGroup,
     DatasetSink,
     Datastore,
+    DataTransformer,
+    DataTransformerOutput,
     Date,
     DDLColumn,
     DDLTable,
@@ -88,6 +94,26 @@ def _addresses() -> Dataset:
     )
 
 
+def _masked_customers() -> Dataset:
+    """What `transformers/masking.py` writes: customers with e-mail and phone masked, the last
+    name cut to an initial and no date of birth. Not PII any more, so other teams may read it."""
+    return Dataset(
+        "customers",
+        DDLTable(
+            columns=[
+                DDLColumn("id", VarChar(20), nullable=False),
+                DDLColumn("first_name", VarChar(100), nullable=False),
+                DDLColumn("last_name", VarChar(100), nullable=False),
+                DDLColumn("email", VarChar(200)),
+                DDLColumn("phone", VarChar(50)),
+                DDLColumn("dob", Date()),
+                DDLColumn("updated_at", Timestamp(), nullable=False),
+            ],
+            primary_key=["id"],
+        ),
+    )
+
+
 def createEcosystem() -> Ecosystem:
     customer_db = PostgresDatabase(
         name="customer_db",
@@ -139,6 +165,29 @@ def createEcosystem() -> Ecosystem:
                 "ForensicDSG", sinks=list(sinks), milestoning=Milestoning.FORENSIC, latency=timedelta(minutes=10)
             ),
         ],
+        # No trigger: it runs each time its inputs commit on a platform serving this workspace.
+        transformer=DataTransformer(
+            CodeReference("masking", "mask_customers", "1.0", "transformers"), "MaskedCustomers"
+        ),
+    )
+    masked_store = Datastore(
+        "MaskedCustomers",
+        datasets=[_masked_customers()],
+        capture=DataTransformerOutput("Consumer1"),
+        production_status=ProductionStatus.NOT_PRODUCTION,
+        documentation="Customers with e-mail and phone masked, written by Consumer1's transformer.",
+    )
+    masked_consumer = Workspace(
+        "MaskedConsumer",
+        container=DataPlatformManagedDataContainer("yellow_managed"),
+        dsgs=[
+            DatasetGroup(
+                "MaskedDSG",
+                sinks=[DatasetSink("MaskedCustomers", "customers")],
+                milestoning=Milestoning.LIVE_ONLY,
+                latency=timedelta(minutes=5),
+            )
+        ],
     )
     zone = GovernanceZone(
         "USA",
@@ -148,7 +197,7 @@ def createEcosystem() -> Ecosystem:
         ],
         teams=[
             Team("customer_team", datastores=[customer_store]),
-            Team("analytics_team", workspaces=[consumer]),
+            Team("analytics_team", datastores=[masked_store], workspaces=[consumer, masked_consumer]),
         ],
         policies=ZonePolicies(
             allowed_platforms=["YellowLive", "YellowForensic"],
@@ -162,5 +211,8 @@ def createEcosystem() -> Ecosystem:
         zone_declarations=[GovernanceZoneDeclaration("USA", GitHubRepository("datasurface-sandbox/zone-usa", "main"))],
         zones=[zone],
         platforms=[live, forensic],
-        documentation="The DataSurface sandbox: one producer, one consumer, a live and a forensic platform.",
+        documentation=(
+            "The DataSurface sandbox: one producer, one consumer whose transformer masks customers for a "
+            "second workspace, a live and a forensic platform."
+        ),
     )

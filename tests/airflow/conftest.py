@@ -10,9 +10,12 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.job.harness import Stack, address, customer, load_source, make_stack
 
 _HOME = Path(tempfile.mkdtemp(prefix="datasurface-airflow-"))
 # At exit, not in a fixture: the directory exists from collection on (--collect-only too).
@@ -61,3 +64,22 @@ def factory_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monke
     monkeypatch.setenv("DATASURFACE_DAG_CACHE_DIR", str(tmp_path / "dag_cache"))
     monkeypatch.setenv("DATASURFACE_FACTORY_DB_TIMEOUT", "2")
     return monkeypatch
+
+
+@pytest.fixture
+def stack(
+    pg_database_factory: Callable[[], str], tmp_path: Path, factory_env: pytest.MonkeyPatch, airflow_db: Path
+) -> Iterator[Stack]:
+    """A source and merge database, the example model with the local launcher, 30 customers
+    in the source, and the environment a local Airflow worker would have (the factory reads
+    YellowLive's config rows; write them with `helpers.write_model_config`)."""
+    s = make_stack(pg_database_factory(), pg_database_factory(), tmp_path)
+    for name, value in s.env.items():
+        factory_env.setenv(name, value)
+    factory_env.setenv("DATASURFACE_PLATFORMS", "YellowLive")
+    factory_env.setenv("DATASURFACE_FACTORY_DB_URL", s.merge_url)
+    load_source(s, [customer(n) for n in range(30)], [address(n, n) for n in range(30)])
+    try:
+        yield s
+    finally:
+        s.dispose()

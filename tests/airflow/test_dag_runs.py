@@ -3,51 +3,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect
 
-from datasurface.model.loader import load_model
 from datasurface.platforms.yellow import naming
-from datasurface.platforms.yellow.platform import YellowDataPlatform
-from datasurface.platforms.yellow.stream_config import build_stream_configs, dag_id_for, sync_config_rows
-from tests.airflow.helpers import parse
-from tests.job.harness import STORE, Stack, address, customer, load_source, make_stack
+from datasurface.platforms.yellow.stream_config import dag_id_for
+from tests.airflow.helpers import dag_runs, parse, write_model_config
+from tests.job.harness import STORE, Stack
 
 PLATFORM = "YellowLive"
 DAG_ID = dag_id_for(PLATFORM, STORE)
 
 
-@pytest.fixture
-def stack(
-    pg_database_factory: Callable[[], str], tmp_path: Path, factory_env: pytest.MonkeyPatch, airflow_db: Path
-) -> Iterator[Stack]:
-    """A source and merge database, the example model with the local launcher, its config rows
-    written as the merge handler would, and the environment a local Airflow worker would have."""
-    s = make_stack(pg_database_factory(), pg_database_factory(), tmp_path)
-    for name, value in s.env.items():
-        factory_env.setenv(name, value)
-    factory_env.setenv("DATASURFACE_PLATFORMS", PLATFORM)
-    factory_env.setenv("DATASURFACE_FACTORY_DB_URL", s.merge_url)
-    load_source(s, [customer(n) for n in range(30)], [address(n, n) for n in range(30)])
-    try:
-        yield s
-    finally:
-        s.dispose()
-
-
 def _write_config(stack: Stack) -> None:
-    model = load_model(stack.model_dir)
-    platform = model.ecosystem.platform(PLATFORM)
-    assert isinstance(platform, YellowDataPlatform)
-    configs = build_stream_configs(model.ecosystem, model.assignments, platform, models_dir=str(stack.model_dir))
-    assert [c.launcher for c in configs] == ["local"]
-    with stack.merge.begin() as conn:
-        sync_config_rows(conn, PLATFORM, configs, dt.datetime.now(dt.UTC))
+    configs = write_model_config(stack, PLATFORM)
+    # Store1, the transformer's output MaskedCustomers, and Consumer1's transformer.
+    assert {c.launcher for c in configs} == {"local"} and len(configs) == 3
 
 
 def _run(shim: Path) -> tuple[Any, dict[str, str]]:
@@ -59,13 +33,7 @@ def _run(shim: Path) -> tuple[Any, dict[str, str]]:
 
 
 def _runs() -> list[Any]:
-    from airflow.models.dagrun import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        runs = session.query(DagRun).filter(DagRun.dag_id == DAG_ID).order_by(DagRun.id).all()
-        session.expunge_all()
-        return runs
+    return dag_runs(DAG_ID)
 
 
 def test_done_commits_a_batch(stack: Stack, shim: Path) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from datasurface.platforms.yellow import naming
 from datasurface.platforms.yellow.job import JobBudget, JobResult, StreamJob
-from datasurface.platforms.yellow.projection import ALL_HASH, BATCH_ID, KEY_HASH
+from datasurface.platforms.yellow.projection import ALL_HASH, BATCH_ID
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import addresses, create_tables, customers
 
@@ -107,7 +107,7 @@ class Stack:
         with self.merge.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
         if not synthetic:
-            hidden = {BATCH_ID, KEY_HASH, ALL_HASH}
+            hidden = {BATCH_ID, ALL_HASH}
             rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
         return sorted(rows, key=lambda r: (r["id"], r.get("ds_surf_batch_in", 0)))
 

@@ -1,6 +1,7 @@
-"""DataTransformers end to end: source change -> ingestion -> transformer -> output ingestion
--> the second workspace's view shows the masked, changed row. And a failing transformer
-changes nothing."""
+"""DataTransformers end to end on the sandbox model as shipped (Consumer1's transformer masks
+Store1.customers into MaskedCustomers, which MaskedConsumer reads on YellowLive): source change
+-> ingestion -> transformer -> output ingestion -> the second workspace's view shows the
+masked, changed row. And a failing transformer changes nothing."""
 
 from __future__ import annotations
 
@@ -13,49 +14,6 @@ from datasurface.platforms.yellow.transformer_job import TransformerJob
 from datasurface.platforms.yellow.view_reconcile import reconcile_views
 from datasurface.platforms.yellow.views import plan_sink_views
 from tests.job.harness import Stack, address, customer, load_source
-
-# Appended to the example model: the analytics team masks customers into its own store, and a
-# second workspace consumes the masked store on YellowLive.
-MASKING = """
-
-_plain_ecosystem = createEcosystem
-
-
-def createEcosystem() -> Ecosystem:
-    from datasurface.model import CodeReference, DataTransformer, DataTransformerOutput, Text
-
-    eco = _plain_ecosystem()
-    analytics = eco.zones[0].team("analytics_team")
-    masked = Dataset("customers", DDLTable(columns=[
-        DDLColumn("id", VarChar(20), nullable=False),
-        DDLColumn("first_name", VarChar(100), nullable=False),
-        DDLColumn("last_name", VarChar(100), nullable=False),
-        DDLColumn("email", VarChar(200)),
-        DDLColumn("phone", VarChar(50)),
-        DDLColumn("dob", Date()),
-        DDLColumn("updated_at", Timestamp(), nullable=False),
-    ], primary_key=["id"]))
-    analytics.datastores.append(Datastore("MaskedCustomers", [masked], DataTransformerOutput("Consumer1")))
-    analytics.workspace("Consumer1").transformer = DataTransformer(
-        CodeReference("masking", "mask_customers", "1.0", "transformers"), "MaskedCustomers"
-    )
-    analytics.workspaces.append(Workspace(
-        "MaskedConsumer", DataPlatformManagedDataContainer("yellow_managed"),
-        [DatasetGroup("MaskedDSG", [DatasetSink("MaskedCustomers", "customers")])],
-    ))
-    return eco
-"""
-
-
-def _add_masking(stack: Stack) -> None:
-    eco = stack.model_dir / "eco.py"
-    eco.write_text(eco.read_text() + MASKING)
-    mapping_file = stack.model_dir / "dsg_platform_mapping.json"
-    mapping = json.loads(mapping_file.read_text())
-    mapping["assignments"].append(
-        {"workspace": "MaskedConsumer", "dsg": "MaskedDSG", "platform": "YellowLive", "status": "PROVISIONED"}
-    )
-    mapping_file.write_text(json.dumps(mapping))
 
 
 def _reconcile(stack: Stack) -> None:
@@ -78,7 +36,6 @@ def _masked_view_rows(stack: Stack) -> dict[str, dict[str, object]]:
 
 
 def test_source_change_flows_through_the_transformer_to_the_second_workspace(stack: Stack) -> None:
-    _add_masking(stack)
     load_source(stack, [customer(i) for i in range(1, 11)], [address(i, i) for i in range(1, 11)])
     assert stack.job("run", "YellowLive").returncode == 0
     _reconcile(stack)
@@ -110,7 +67,6 @@ def test_source_change_flows_through_the_transformer_to_the_second_workspace(sta
 
 
 def test_a_failing_transformer_changes_nothing(stack: Stack) -> None:
-    _add_masking(stack)
     load_source(stack, [customer(i) for i in range(1, 6)], [address(i, i) for i in range(1, 6)])
     assert stack.job("run", "YellowLive").returncode == 0
     _reconcile(stack)
@@ -137,7 +93,6 @@ def test_a_failing_transformer_changes_nothing(stack: Stack) -> None:
 
 
 def test_transformer_job_reads_only_its_workspace_views(stack: Stack) -> None:
-    _add_masking(stack)
     load_source(stack, [customer(1)], [address(1, 1)])
     stack.run("YellowLive")
     _reconcile(stack)

@@ -54,8 +54,16 @@ def test_cli_json_lists_streams_for_both_sandbox_platforms() -> None:
         check=True,
     ).stdout
     streams = json.loads(out)["streams"]
-    assert {(s["platform"], s["stream"]) for s in streams} == {("YellowLive", "Store1"), ("YellowForensic", "Store1")}
-    assert all(s["datasets"] == ["customers", "addresses"] and s["trigger"] for s in streams)
+    assert {(s["platform"], s["stream"]) for s in streams} == {
+        ("YellowLive", "Store1"),
+        ("YellowForensic", "Store1"),
+        ("YellowLive", "MaskedCustomers"),  # the transformer's output, read by MaskedConsumer
+    }
+    store1 = [s for s in streams if s["stream"] == "Store1"]
+    assert all(s["datasets"] == ["customers", "addresses"] and s["trigger"] for s in store1)
+    (masked,) = [s for s in streams if s["stream"] == "MaskedCustomers"]
+    assert masked["datasets"] == ["customers"] and masked["trigger"] == "external"
+    assert masked["dsgs"] == [{"workspace": "MaskedConsumer", "dsg": "MaskedDSG"}]
 
 
 def test_cli_dot_and_unknown_platform() -> None:

@@ -89,3 +89,42 @@ def test_transformers_may_not_form_a_cycle() -> None:
 def test_transformer_output_is_one_multi_dataset_stream() -> None:
     b = with_transformer()
     assert b.consumer.datastores[0].is_multi_dataset()
+
+
+def _with_masked_reader(platform: str) -> Bundle:
+    """`readers` reads analytics's transformer output `masked_hr` on `platform`."""
+    b = with_transformer()
+    milestoning = m.Milestoning.FORENSIC if platform == "forensic_p" else m.Milestoning.LIVE_ONLY
+    b.consumer.workspaces.append(
+        m.Workspace(
+            "readers",
+            m.DataPlatformManagedDataContainer("managed"),
+            [m.DatasetGroup("masked", [m.DatasetSink("masked_hr", "people")], milestoning)],
+        )
+    )
+    b.assignments.assignments.append(
+        m.DSGPlatformAssignment("readers", "masked", platform, m.AssignmentStatus.PROVISIONED)
+    )
+    return b
+
+
+def test_output_is_read_where_the_transformer_runs() -> None:
+    # analytics is served on both platforms, so its transformer can run on either.
+    assert rules(_with_masked_reader("forensic_p")) == []
+    assert rules(_with_masked_reader("live_p")) == []
+
+
+def test_output_read_on_a_platform_not_serving_the_transformer_workspace() -> None:
+    b = _with_masked_reader("forensic_p")
+    # analytics leaves forensic_p: nothing would run its transformer there.
+    b.assignments.assignments[1].status = m.AssignmentStatus.DECOMMISSIONED
+    problems = [p for p in lint_ecosystem(b.eco, b.assignments).errors if p.rule == "transformer-output-platform"]
+    assert [p.path for p in problems] == ["Assignment 'readers/masked/forensic_p'"]
+    assert "workspace 'analytics'" in problems[0].message and "platform 'forensic_p'" in problems[0].message
+
+
+def test_a_decommissioned_reader_needs_no_transformer() -> None:
+    b = _with_masked_reader("forensic_p")
+    b.assignments.assignments[1].status = m.AssignmentStatus.DECOMMISSIONED
+    b.assignments.assignments[2].status = m.AssignmentStatus.DECOMMISSIONED
+    assert rules(b) == []

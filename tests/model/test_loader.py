@@ -36,7 +36,10 @@ def test_loads_the_sandbox_model() -> None:
     assert {(a.dsg, a.platform, a.status) for a in loaded.assignments.assignments} == {
         ("LiveDSG", "YellowLive", AssignmentStatus.PROVISIONED),
         ("ForensicDSG", "YellowForensic", AssignmentStatus.PROVISIONED),
+        ("MaskedDSG", "YellowLive", AssignmentStatus.PROVISIONED),
     }
+    transformer = loaded.ecosystem.workspaces()["Consumer1"].workspace.transformer
+    assert transformer is not None and transformer.output_store == "MaskedCustomers"
 
 
 def test_sandbox_model_reads_hosts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

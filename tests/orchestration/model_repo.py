@@ -77,9 +77,7 @@ def add_orders_and_consumer2(repo: Path) -> str:
     _edit(eco, "\n\ndef createEcosystem() -> Ecosystem:", ORDERS)
     _edit(eco, "datasets=[_customers(), _addresses()]", "datasets=[_customers(), _addresses(), _orders()]")
     _edit(eco, "    zone = GovernanceZone(", CONSUMER2)
-    _edit(
-        eco, 'Team("analytics_team", workspaces=[consumer])', 'Team("analytics_team", workspaces=[consumer, consumer2])'
-    )
+    _edit(eco, "workspaces=[consumer, masked_consumer]", "workspaces=[consumer, masked_consumer, consumer2]")
     mapping = repo / "dsg_platform_mapping.json"
     data = json.loads(mapping.read_text())
     data["assignments"].append(

@@ -48,10 +48,18 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
     assert first.model_folder == models / f"model-{int(T0.timestamp()):010d}" and first.new_folder
     assert [f.name for f in model_folders(models)] == [first.model_folder.name]
     summary = first.to_json()
+    # YellowLive: Store1, the transformer's output MaskedCustomers and the transformer itself.
+    inserted = {"YellowLive": 3, "YellowForensic": 1}
+    pending = {"YellowLive": 3, "YellowForensic": 4}  # LiveDSG x2 + MaskedDSG; ForensicDSG live+history x2
     for p in summary["platforms"]:
-        assert p["config_rows"] == {"inserted": 1, "updated": 0, "deleted": 0} and p["error"] == ""
-        assert p["views_created"] == [] and len(p["views_pending"]) == (2 if p["platform"] == "YellowLive" else 4)
+        assert p["config_rows"] == {"inserted": inserted[p["platform"]], "updated": 0, "deleted": 0}
+        assert p["error"] == ""
+        assert p["views_created"] == [] and len(p["views_pending"]) == pending[p["platform"]]
     assert first.ok and any("pending" in line for line in lines)
+    assert set(_config_rows(stack, "YellowLive")) == {"Store1", "MaskedCustomers", "transformer:Consumer1"}
+    transformer = _config_rows(stack, "YellowLive")["transformer:Consumer1"]["config"]
+    assert transformer["kind"] == "transformer" and transformer["input_streams"] == ["Store1"]
+    assert transformer["output_stream"] == "MaskedCustomers" and transformer["models_dir"] == str(models)
     config = _config_rows(stack, "YellowLive")["Store1"]["config"]
     assert config["models_dir"] == str(models) and config["datasets"] == ["customers", "addresses"]
     assert all(c["name"] in ("postgres", "customer_db") for c in config["credentials"])
@@ -80,8 +88,10 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
     assert plats["YellowLive"]["config_rows"] == {"inserted": 0, "updated": 1, "deleted": 0}
     assert plats["YellowForensic"]["config_rows"] == {"inserted": 0, "updated": 0, "deleted": 0}
     assert plats["YellowLive"]["views_created"] == [_live_view("Consumer2", "OrdersDSG", "customers")]
-    assert [v["view"] for v in plats["YellowLive"]["views_pending"]] == [_live_view("Consumer2", "OrdersDSG", "orders")]
-    assert "does not exist yet" in plats["YellowLive"]["views_pending"][0]["reason"]
+    # MaskedConsumer's view still waits for the transformer output's first batch.
+    orders_pending = [v for v in plats["YellowLive"]["views_pending"] if "consumer2" in v["view"]]
+    assert [v["view"] for v in orders_pending] == [_live_view("Consumer2", "OrdersDSG", "orders")]
+    assert "does not exist yet" in orders_pending[0]["reason"]
     assert _config_rows(stack, "YellowLive")["Store1"]["config"]["datasets"] == ["customers", "addresses", "orders"]
     consumer2 = _live_view("Consumer2", "OrdersDSG", "customers")
     assert rows(stack.merge, f"SELECT id FROM {consumer2} ORDER BY id") == [{"id": f"c{i:05d}"} for i in range(1, 4)]

@@ -70,9 +70,13 @@ def test_live_and_history_views_follow_the_batches(stack: Stack) -> None:
     stack.run("YellowLive")
     first = reconcile(stack, "YellowForensic")
     assert {v["status"] for v in first["views"]} == {"created"} and first["pending"] == []
-    assert {v["status"] for v in reconcile(stack, "YellowLive")["views"]} == {"created"}
+    # YellowLive: Consumer1's views are created; MaskedConsumer's waits for the transformer's
+    # output stream (tests/job/test_transformer.py runs it), so the reconcile reports it pending.
+    live = reconcile(stack, "YellowLive", expect=1)
+    assert {v["status"] for v in live["views"] if "consumer1" in v["view"]} == {"created"}
+    assert live["pending"] == [v["view"] for v in live["views"] if "maskedconsumer" in v["view"]] != []
 
-    views = listed_views(stack)
+    views = [v for v in listed_views(stack) if v["workspace"] == "Consumer1"]
     live_f = view_of(views, "YellowForensic", "customers")
     live_l = view_of(views, "YellowLive", "customers")
     hist = view_of(views, "YellowForensic", "customers", "history_view")
@@ -187,6 +191,7 @@ def test_views_list_json(stack: Stack) -> None:
     assert [(e["platform"], e["workspace"], e["dsg"], e["store"], e["dataset"]) for e in entries] == [
         ("YellowLive", "Consumer1", "LiveDSG", "Store1", "addresses"),
         ("YellowLive", "Consumer1", "LiveDSG", "Store1", "customers"),
+        ("YellowLive", "MaskedConsumer", "MaskedDSG", "MaskedCustomers", "customers"),
         ("YellowForensic", "Consumer1", "ForensicDSG", "Store1", "addresses"),
         ("YellowForensic", "Consumer1", "ForensicDSG", "Store1", "customers"),
     ]
@@ -199,7 +204,7 @@ def test_views_list_json(stack: Stack) -> None:
 
     online = cli_json(stack, "views", "list", "--model", str(stack.model_dir), "--platform", "YellowLive")
     assert online["databases"] == {"YellowLive": {"checked": True, "reason": ""}}
-    assert [e["live_view"]["exists"] for e in online["views"]] == [False, False]
+    assert [e["live_view"]["exists"] for e in online["views"]] == [False, False, False]
 
     unreachable = cli_json(
         stack, "views", "list", "--model", str(stack.model_dir), extra_env={"DATASURFACE_MERGE_PORT": "1"}

@@ -1,4 +1,5 @@
-"""Row hashes in real Postgres: injective encoding (delimiters, quotes, NULL vs '')."""
+"""Row hashes in real Postgres: injective encoding (delimiters, quotes, NULL vs ''), 64-bit,
+and a NULL column contributes nothing (adding a nullable column keeps every old hash)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
-from datasurface.platforms.yellow.hashing import all_hash_sql, hash_settings_sql, key_hash_sql
+from datasurface.platforms.yellow.hashing import all_hash_sql, hash_settings_sql
 
 COLS = ["a", "b", "c"]
 
@@ -56,12 +57,21 @@ def test_value_shaped_like_next_field_does_not_collide(pg_engine: Engine) -> Non
     assert hashes[0] != hashes[1]
 
 
-def test_key_hash_is_null_when_a_key_column_is_null(pg_engine: Engine) -> None:
+def test_hash_is_a_bigint(pg_engine: Engine) -> None:
     with pg_engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE k (a text, b int)"))
-        conn.execute(text("INSERT INTO k VALUES ('x', 1), ('x', NULL), (NULL, 1)"))
-        got = conn.execute(text(f"SELECT {key_hash_sql(['a', 'b'])} IS NULL FROM k ORDER BY a, b")).scalars().all()
-    assert sorted(got) == [False, True, True]
+        hashes = _hashes(conn, [("a", None, None)])
+        kind = conn.execute(text(f"SELECT pg_typeof({all_hash_sql(COLS)})::text FROM h")).scalar_one()
+    assert kind == "bigint" and isinstance(hashes[0], int)
+
+
+def test_a_null_column_contributes_nothing(pg_engine: Engine) -> None:
+    # Schema evolution: a row read with a new, NULL column hashes as it did without it.
+    with pg_engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE e (a text, b text, c text)"))
+        conn.execute(text("INSERT INTO e VALUES ('x', NULL, 'z')"))
+        without_b = conn.execute(text(f"SELECT {all_hash_sql(['a', 'c'])} FROM e")).scalar_one()
+        with_b = conn.execute(text(f"SELECT {all_hash_sql(['a', 'b', 'c'])} FROM e")).scalar_one()
+    assert without_b == with_b
 
 
 def test_column_order_does_not_matter() -> None:
@@ -103,7 +113,5 @@ def test_builders_validate(cols: list[str]) -> None:
     if not cols:
         with pytest.raises(ValueError):
             all_hash_sql(cols)
-        with pytest.raises(ValueError):
-            key_hash_sql(cols)
     else:
-        assert "md5(" in all_hash_sql(cols)
+        assert "hashtextextended(" in all_hash_sql(cols)

@@ -59,7 +59,6 @@ def test_every_type_round_trips_through_format_type(pg_engine: Engine) -> None:
     assert not cols["id"].nullable and cols["c0"].nullable
     assert [c for c in cols if c.startswith("ds_surf")] == [
         pj.BATCH_ID,
-        pj.KEY_HASH,
         pj.ALL_HASH,
         pj.BATCH_IN,
         pj.BATCH_OUT,
@@ -74,6 +73,37 @@ def test_staging_columns_all_nullable(pg_engine: Engine) -> None:
         pj.ensure_staging_table(conn, "s", table)
         cols = pj.read_table_columns(conn, "s")
     assert cols["id"].nullable and cols["v"].nullable
+
+
+def test_staging_is_unlogged_and_merge_tables_are_not(pg_engine: Engine) -> None:
+    table = DDLTable([DDLColumn("id", Integer(), nullable=False)], ["id"])
+    with pg_engine.begin() as conn:
+        pj.ensure_staging_table(conn, "s", table)
+        pj.ensure_merge_table(conn, "m", table, forensic=False)
+        rows = conn.execute(text("SELECT relname, relpersistence FROM pg_class WHERE relname IN ('s', 'm')"))
+        kinds = {str(r[0]): str(r[1]) for r in rows}
+    assert kinds == {"s": "u", "m": "p"}
+
+
+@pytest.mark.parametrize("forensic", [False, True])
+def test_merge_tables_index_the_key_columns_themselves(pg_engine: Engine, forensic: bool) -> None:
+    table = DDLTable(
+        [
+            DDLColumn("region", Text(), nullable=False),
+            DDLColumn("id", Integer(), nullable=False),
+            DDLColumn("v", Text()),
+        ],
+        ["region", "id"],
+    )
+    with pg_engine.begin() as conn:
+        pj.ensure_merge_table(conn, "m", table, forensic=forensic)
+        cols = pj.read_table_columns(conn, "m")
+        unique = conn.execute(
+            text("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = to_regclass('m') AND indisunique")
+        ).scalar_one()
+    assert "ds_surf_key_hash" not in cols and cols[pj.ALL_HASH].pg_type == "bigint"
+    assert "(region, id)" in unique
+    assert ("WHERE (ds_surf_batch_out = 2147483647)" in unique) is forensic
 
 
 def test_evolution_adds_and_widens_never_drops(pg_engine: Engine) -> None:
@@ -101,8 +131,7 @@ def test_evolution_adds_and_widens_never_drops(pg_engine: Engine) -> None:
         pj.ensure_merge_table(conn, "m", v1, forensic=False)
         conn.execute(
             text(
-                "INSERT INTO m (id, n, s, d, gone, ds_surf_batch_id, ds_surf_key_hash, ds_surf_all_hash)"
-                " VALUES (1, 2, 'abc', 1.5, 'g', 1, gen_random_uuid(), gen_random_uuid())"
+                "INSERT INTO m (id, n, s, d, gone, ds_surf_batch_id, ds_surf_all_hash) VALUES (1, 2, 'abc', 1.5, 'g', 1, 42)"
             )
         )
     with pg_engine.begin() as conn:
@@ -134,3 +163,14 @@ def test_narrowing_refused(old: object, new: object) -> None:
 def test_merge_needs_a_key() -> None:
     with pytest.raises(pj.SchemaEvolutionError, match="no primary key"):
         pj.create_merge_table_sql("m", DDLTable([DDLColumn("a", Text())]), forensic=False)
+
+
+@pytest.mark.parametrize("forensic", [False, True])
+def test_a_changed_primary_key_is_refused(pg_engine: Engine, forensic: bool) -> None:
+    v1 = DDLTable([DDLColumn("id", Integer(), nullable=False), DDLColumn("line", Integer(), nullable=False)], ["id"])
+    v2 = DDLTable(v1.columns, ["id", "line"])
+    with pg_engine.begin() as conn:
+        pj.ensure_merge_table(conn, "m", v1, forensic=forensic)
+        assert pj.ensure_merge_table(conn, "m", v1, forensic=forensic) == []
+        with pytest.raises(pj.SchemaEvolutionError, match=r"'m'.*primary key is \['id', 'line'\]"):
+            pj.ensure_merge_table(conn, "m", v2, forensic=forensic)

@@ -6,6 +6,8 @@ A run takes the stream's advisory lock, then moves the stream's open batch forwa
     model changed     -> reset the open batch (staging cleared) and start it again
     STARTED           -> ingest each dataset in keyset chunks; each chunk's staging rows and
                          its checkpoint commit together, so a kill loses at most one chunk
+    staging lost      -> staging is UNLOGGED: a server crash empties it while checkpoints
+                         still count its chunks; the batch is reset and ingested again
     budget reached    -> exit KEEP_WORKING; the next run resumes from the checkpoints
     INGESTED          -> merge every dataset and commit the batch in ONE transaction
     COMMITTED         -> DONE
@@ -46,7 +48,7 @@ from .batch_metadata import (
     start_batch,
     stream_lock_key,
 )
-from .merge import InvalidKeyError, MergeCounts, merge_forensic, merge_live
+from .merge import InvalidKeyError, MergeCounts, StagingIncompleteError, merge_forensic, merge_live
 from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
@@ -197,22 +199,33 @@ class StreamJob:
         unfinished = self._committed_batch_with_leftovers()
         if unfinished is not None:
             # Killed between commit and cleanup: the batch is done; finish it, don't start another.
-            self._clear_staging(unfinished.batch_id)
+            self._clear_staging()
             log.info("%s: batch %s was COMMITTED; cleared its staging rows", self._where(), unfinished.batch_id)
             return JobResult(JobOutcome.DONE, unfinished.batch_id, BatchStatus.COMMITTED.value)
         batch = self._open_batch()
+        if self._staging_lost(batch):
+            batch = self._reingest(batch, "its staging rows are gone (a server crash empties unlogged staging)")
         staged = 0
-        if batch.state is BatchStatus.STARTED:
-            staged, finished = self._ingest(batch, started)
-            if not finished:
-                return self._keep_working(batch, staged)
-            with self.merge_engine.begin() as conn:
-                mark_ingested(conn, self.platform.name, self.stream.stream, batch.batch_id)
-            faults.reach("after-ingest")
-            if self._budget_spent(staged, started):
-                return self._keep_working(batch, staged)
-        counts = self._merge_and_commit(batch)
-        return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, counts, staged)
+        for attempt in (1, 2):
+            if batch.state is BatchStatus.STARTED:
+                more, finished = self._ingest(batch, started)
+                staged += more
+                if not finished:
+                    return self._keep_working(batch, staged)
+                with self.merge_engine.begin() as conn:
+                    mark_ingested(conn, self.platform.name, self.stream.stream, batch.batch_id)
+                faults.reach("after-ingest")
+                if self._budget_spent(staged, started):
+                    return self._keep_working(batch, staged)
+            try:
+                counts = self._merge_and_commit(batch)
+            except StagingIncompleteError as exc:
+                if attempt == 2:
+                    raise JobError(f"{self._where()}: batch {batch.batch_id}: {exc}") from exc
+                batch = self._reingest(batch, str(exc))
+                continue
+            return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, counts, staged)
+        raise AssertionError("unreachable")
 
     def _keep_working(self, batch: BatchRecord, staged: int) -> JobResult:
         log.info("%s: batch %s: budget reached after %s rows; KEEP_WORKING", self._where(), batch.batch_id, staged)
@@ -244,10 +257,54 @@ class StreamJob:
                     return latest
         return None
 
-    def _clear_staging(self, batch_id: int) -> None:
+    def _clear_staging(self) -> None:
+        """Empty the stream's staging tables. ``TRUNCATE``, not ``DELETE``: instant, and it
+        leaves no dead rows for the next scan. Safe: each staging table belongs to this
+        stream alone, whose lock this job holds, and holds only the finished batch's rows."""
         with self.merge_engine.begin() as conn:
             for t in self.tables:
-                clear_staging(conn, t.staging, batch_id)
+                clear_staging(conn, t.staging)
+
+    def _staging_lost(self, batch: BatchRecord) -> bool:
+        """Has a dataset with staged chunks lost all of its staging rows?
+
+        Staging tables are UNLOGGED: crash recovery (or a failover) leaves them empty while
+        the checkpoints still count the chunks staged before. Checked when a run picks up
+        an open batch, before it writes anything: a crash always empties a table, so an
+        empty staging table whose checkpoint counts rows is the sign (one row read). The
+        merge checks the exact row count again (`StagingIncompleteError`).
+        """
+        if not batch.is_open:
+            return False
+        with self.merge_engine.connect() as conn:
+            for t in self.tables:
+                state = batch.batch_state.datasets.get(t.dataset.name)
+                if state is None or state.checkpoint.rows == 0:
+                    continue
+                found = conn.execute(
+                    text(f"SELECT 1 FROM {naming.quote_ident(t.staging)} WHERE {BATCH_ID} = :b LIMIT 1"),  # noqa: S608 - quoted names only
+                    {"b": batch.batch_id},
+                ).first()
+                if found is None:
+                    return True
+        return False
+
+    def _reingest(self, batch: BatchRecord, reason: str) -> BatchRecord:
+        """Reset `batch` (same id, same frozen datasets) so that it is ingested again."""
+        platform, stream = self.platform.name, self.stream.stream
+        log.warning("%s: batch %s is ingested again: %s", self._where(), batch.batch_id, reason)
+        with self.merge_engine.begin() as conn:
+            reset_batch(
+                conn,
+                platform,
+                stream,
+                batch.batch_id,
+                [t.staging for t in self.tables],
+                reason=f"re-ingested: {reason}",
+            )
+            refreshed = current_batch(conn, platform, stream)
+        assert refreshed is not None and refreshed.batch_id == batch.batch_id
+        return refreshed
 
     def _open_batch(self) -> BatchRecord:
         """The stream's open batch, reset if the model changed since it started; or a new one."""
@@ -315,6 +372,9 @@ class StreamJob:
                     batch_id=batch.batch_id,
                     after_key=after,
                     limit=self.budget.chunk_rows,
+                    # The dataset's first chunk of the batch: nothing in its staging table is
+                    # needed any more, so truncate it and load the chunk frozen.
+                    fresh=checkpoint == DatasetCheckpoint(),
                 )
                 new = DatasetCheckpoint(
                     done=result.done,
@@ -347,6 +407,10 @@ class StreamJob:
         try:
             with self.merge_engine.begin() as conn:
                 closed = last_committed_batch_id(conn, platform, stream, before=batch.batch_id)
+                # Re-read: this run's chunks moved the checkpoints since `batch` was loaded.
+                latest = current_batch(conn, platform, stream, for_update=True)
+                assert latest is not None and latest.batch_id == batch.batch_id
+                staged = {name: d.checkpoint.rows for name, d in latest.batch_state.datasets.items()}
                 for index, t in enumerate(self.tables):
                     try:
                         if self.forensic:
@@ -357,6 +421,7 @@ class StreamJob:
                                 target_table=t.merge,
                                 batch_id=batch.batch_id,
                                 closed_batch_out=closed if closed is not None else batch.batch_id - 1,
+                                expected_rows=staged.get(t.dataset.name, 0),
                             )
                         else:
                             counts = merge_live(
@@ -365,25 +430,23 @@ class StreamJob:
                                 staging_table=t.staging,
                                 target_table=t.merge,
                                 batch_id=batch.batch_id,
+                                expected_rows=staged.get(t.dataset.name, 0),
                             )
                     except InvalidKeyError as exc:
                         raise _BatchRejected(f"{self._where(t.dataset.name)}: batch {batch.batch_id}: {exc}") from exc
                     total = total + counts
                     if index == 0:
                         faults.reach("inside-merge")
-                # Re-read: this run's chunks moved the checkpoints since `batch` was loaded.
-                latest = current_batch(conn, platform, stream, for_update=True)
-                assert latest is not None and latest.batch_id == batch.batch_id
-                rows_total = sum(d.checkpoint.rows for d in latest.batch_state.datasets.values())
+                rows_total = sum(staged.values())
                 commit_batch(conn, platform, stream, batch.batch_id, total, rows_total, self.clock())
         except _BatchRejected as exc:
             with self.merge_engine.begin() as conn:
                 fail_batch(conn, platform, stream, batch.batch_id, str(exc), self.clock())
                 for t in self.tables:
-                    clear_staging(conn, t.staging, batch.batch_id)
+                    clear_staging(conn, t.staging)
             raise JobError(f"{exc}; batch {batch.batch_id} FAILED, nothing was merged") from exc
         faults.reach("after-commit")
-        self._clear_staging(batch.batch_id)
+        self._clear_staging()
         log.info(
             "%s: batch %s COMMITTED: %s inserted, %s updated, %s deleted",
             self._where(),

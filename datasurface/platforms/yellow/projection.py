@@ -2,13 +2,21 @@
 
 Physical tables are the dataset's columns plus synthetic ``ds_surf_*`` columns:
 
-- staging: ``ds_surf_batch_id``, ``ds_surf_key_hash``, ``ds_surf_all_hash``. Every column is
-  nullable: staging accepts whatever the source sends; the merge validates keys.
+- staging: ``ds_surf_batch_id`` and ``ds_surf_all_hash`` (the 64-bit all-columns hash,
+  `hashing`). Every column is nullable: staging accepts whatever the source sends; the merge
+  validates keys. Staging is ``UNLOGGED``: it is scratch space written once per batch and
+  read once by the merge, so it skips the WAL. A server crash empties an unlogged table
+  while the batch's checkpoints still count its chunks as staged; the job detects that and
+  ingests the batch again (`job`, `merge.StagingIncompleteError`).
 - live merge table: the same columns; primary key columns NOT NULL; a unique index on the
-  key hash (the merge joins on it).
+  primary key columns (the merge joins on them).
 - forensic merge table: adds ``ds_surf_batch_in`` and ``ds_surf_batch_out`` (live versions
-  carry `LIVE_BATCH_OUT`); a partial unique index on the key hash of live versions, which is
-  the only index the merge needs, plus one on ``(batch_in, batch_out)`` for as-of reads.
+  carry `LIVE_BATCH_OUT`); a partial unique index on the primary key columns of live
+  versions, which is the only index the merge needs, plus one on ``(batch_in, batch_out)``
+  for as-of reads.
+
+Keys are matched on the primary-key columns themselves, never on a hash of them: a hash
+collision between two keys would silently merge two different rows.
 
 Dataset columns are nullable in physical tables even when the model says NOT NULL (except
 merge-table key columns): a NOT NULL column added later could not be added to a table that
@@ -53,7 +61,6 @@ __all__ = [
     "BATCH_ID",
     "BATCH_IN",
     "BATCH_OUT",
-    "KEY_HASH",
     "LIVE_BATCH_OUT",
     "PhysicalColumn",
     "SchemaEvolutionError",
@@ -69,7 +76,6 @@ __all__ = [
 ]
 
 BATCH_ID = "ds_surf_batch_id"
-KEY_HASH = "ds_surf_key_hash"
 ALL_HASH = "ds_surf_all_hash"
 BATCH_IN = "ds_surf_batch_in"
 BATCH_OUT = "ds_surf_batch_out"
@@ -143,8 +149,7 @@ def staging_columns(table: DDLTable) -> list[PhysicalColumn]:
     return [
         *_dataset_columns(table, key_not_null=False),
         PhysicalColumn(BATCH_ID, "integer", nullable=False),
-        PhysicalColumn(KEY_HASH, "uuid"),
-        PhysicalColumn(ALL_HASH, "uuid"),
+        PhysicalColumn(ALL_HASH, "bigint"),
     ]
 
 
@@ -153,8 +158,7 @@ def merge_columns(table: DDLTable, *, forensic: bool) -> list[PhysicalColumn]:
     cols = [
         *_dataset_columns(table, key_not_null=True),
         PhysicalColumn(BATCH_ID, "integer", nullable=False),
-        PhysicalColumn(KEY_HASH, "uuid", nullable=False),
-        PhysicalColumn(ALL_HASH, "uuid", nullable=False),
+        PhysicalColumn(ALL_HASH, "bigint", nullable=False),
     ]
     if forensic:
         cols += [
@@ -173,10 +177,11 @@ def _require_key(table: DDLTable, what: str) -> None:
 
 
 def create_staging_table_sql(name: str, table: DDLTable) -> list[str]:
-    """``CREATE TABLE IF NOT EXISTS`` for a staging table (no indexes: bulk-load speed)."""
+    """``CREATE UNLOGGED TABLE IF NOT EXISTS`` for a staging table (no indexes, no WAL:
+    bulk-load speed)."""
     _require_key(table, f"Staging table {name!r}")
     cols = ",\n  ".join(c.ddl() for c in staging_columns(table))
-    return [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
+    return [f"CREATE UNLOGGED TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
 
 
 def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> list[str]:
@@ -185,20 +190,18 @@ def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> lis
     cols = ",\n  ".join(c.ddl() for c in merge_columns(table, forensic=forensic))
     stmts = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
     tbl = quote_ident(name)
+    keys = ", ".join(quote_ident(k) for k in table.primary_key)
     if forensic:
         stmts.append(
             f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'live_key'))} "
-            f"ON {tbl} ({quote_ident(KEY_HASH)}) WHERE {quote_ident(BATCH_OUT)} = {LIVE_BATCH_OUT}"
+            f"ON {tbl} ({keys}) WHERE {quote_ident(BATCH_OUT)} = {LIVE_BATCH_OUT}"
         )
         stmts.append(
             f"CREATE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'batch_range'))} "
             f"ON {tbl} ({quote_ident(BATCH_IN)}, {quote_ident(BATCH_OUT)})"
         )
     else:
-        stmts.append(
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'key'))} "
-            f"ON {tbl} ({quote_ident(KEY_HASH)})"
-        )
+        stmts.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'key'))} ON {tbl} ({keys})")
     return stmts
 
 
@@ -283,8 +286,36 @@ def ensure_staging_table(conn: Connection, name: str, table: DDLTable) -> list[s
     return _ensure(conn, name, create_staging_table_sql(name, table), staging_columns(table))
 
 
+def _key_index_columns(conn: Connection, index: str) -> list[str] | None:
+    """The columns of index `index`, in order (None if it does not exist)."""
+    row = conn.execute(
+        text(
+            "SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_catalog.pg_index i"
+            " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+            " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE i.indexrelid = to_regclass(:idx)"
+        ),
+        {"idx": quote_ident(index)},
+    ).scalar_one()
+    return None if row is None else list(row)
+
+
 def ensure_merge_table(conn: Connection, name: str, table: DDLTable, *, forensic: bool) -> list[str]:
-    """Create the merge table with its indexes, or evolve it; returns the statements executed."""
+    """Create the merge table with its indexes, or evolve it; returns the statements executed.
+
+    An existing table must have its unique key index on the model's primary-key columns
+    (the merge matches rows on them): a changed primary key, or a table of an earlier
+    layout, raises `SchemaEvolutionError` rather than merging on the wrong key.
+    """
+    if read_table_columns(conn, name):
+        index = index_name(name, "live_key" if forensic else "key")
+        found = _key_index_columns(conn, index)
+        if found != list(table.primary_key):
+            raise SchemaEvolutionError(
+                f"Table {name!r}: its key index {index!r} is on {found or 'nothing'}, but the dataset's primary "
+                f"key is {list(table.primary_key)}; a primary key can't be changed in place. Keep the key or "
+                "publish the data as a new dataset."
+            )
     return _ensure(
         conn, name, create_merge_table_sql(name, table, forensic=forensic), merge_columns(table, forensic=forensic)
     )

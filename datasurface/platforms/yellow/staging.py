@@ -2,19 +2,26 @@
 """Stream a source table into a staging table for one batch, in restartable keyset chunks.
 
 `ingest_chunk` copies the source rows whose primary key is after `after_key` (at most
-`limit` of them, in key order) into staging, tagged with the batch id and with their key and
-all-columns hashes already computed (`hashing`): staging rows are written once.
+`limit` of them, in key order) into staging, tagged with the batch id and with their
+all-columns hash already computed (`hashing`): staging rows are written once.
 
 Two paths, chosen from the source's dialect (or forced with `method`):
 
 - ``"copy"`` (Postgres sources): ``COPY (SELECT ...) TO STDOUT`` on the source piped block
   by block into ``COPY staging FROM STDIN`` on the target, through psycopg 3. The source
-  SELECT casts every column to its model type and computes the hashes, so no row is parsed
-  in Python and the hashes render exactly as they would in the merge database.
+  SELECT casts every column to its model type and computes the hash, so no row is parsed
+  in Python and the hash renders exactly as it would in the merge database. The source and
+  the merge backends work in parallel: one renders and hashes, the other parses and stores.
 - ``"fetch"`` (any SQLAlchemy source, e.g. MariaDB): a server-side cursor fetches
   `fetch_size` rows at a time; each batch of rows is COPYed into a transaction-local temp
-  table, then one ``INSERT ... SELECT`` computes the hashes into staging. Memory is flat:
+  table, then one ``INSERT ... SELECT`` computes the hash into staging. Memory is flat:
   at most `fetch_size` rows are held in Python.
+
+`fresh=True` (the caller's promise that staging holds nothing it still needs: the first
+chunk of a dataset in a batch) truncates staging in the chunk's transaction first, which
+lets the COPY path load it with ``COPY ... FREEZE``: rows written already frozen, so the
+merge's first read of them sets no hint bits (and dirties no page). A rollback of the chunk
+rolls back the truncation too.
 
 Restart safety is at the SQL level: `ingest_chunk` writes staging only through the caller's
 `target` connection and never commits. The caller records the chunk's checkpoint
@@ -51,9 +58,9 @@ from datasurface.model.schema import (
     Timestamp,
 )
 
-from .hashing import HASH_SETTINGS, all_hash_sql, key_hash_sql
+from .hashing import HASH_SETTINGS, all_hash_sql
 from .naming import physical_name, qualified, quote_ident
-from .projection import ALL_HASH, BATCH_ID, KEY_HASH, pg_type
+from .projection import ALL_HASH, BATCH_ID, pg_type
 
 __all__ = [
     "ChunkResult",
@@ -164,7 +171,7 @@ def _driver(conn: Connection) -> Any:
 
 
 def _staging_insert_columns(table: DDLTable) -> str:
-    return ", ".join(quote_ident(c) for c in [*table.column_names(), BATCH_ID, KEY_HASH, ALL_HASH])
+    return ", ".join(quote_ident(c) for c in [*table.column_names(), BATCH_ID, ALL_HASH])
 
 
 def ingest_chunk(
@@ -179,13 +186,15 @@ def ingest_chunk(
     limit: int | None = None,
     method: Literal["auto", "copy", "fetch"] = "auto",
     fetch_size: int = DEFAULT_FETCH_SIZE,
+    fresh: bool = False,
 ) -> ChunkResult:
     """Copy the next chunk of `source_table` into `staging_table` for `batch_id`.
 
     Rows with key > `after_key` (all rows when None), at most `limit` (all when None), in
     primary-key order. Writes through `target` in the caller's transaction and does not
     commit: commit together with the checkpoint. Source column names are the dataset's
-    column names; values are cast to the model types.
+    column names; values are cast to the model types. `fresh`: truncate staging first (it
+    holds nothing needed any more) and load the chunk frozen.
     """
     if not table.primary_key:
         raise ValueError(f"Staging table {staging_table!r}: the dataset has no primary key")
@@ -193,8 +202,10 @@ def ingest_chunk(
         raise ValueError("limit must be at least 1")
     if method == "auto":
         method = "copy" if source.dialect.name == "postgresql" else "fetch"
+    if fresh:
+        target.execute(text(f"TRUNCATE {quote_ident(staging_table)}"))
     if method == "copy":
-        return _ingest_copy(source, target, source_table, table, staging_table, batch_id, after_key, limit)
+        return _ingest_copy(source, target, source_table, table, staging_table, batch_id, after_key, limit, fresh)
     return _ingest_fetch(source, target, source_table, table, staging_table, batch_id, after_key, limit, fetch_size)
 
 
@@ -226,8 +237,9 @@ def _ingest_copy(
     batch_id: int,
     after_key: KeyValues | None,
     limit: int | None,
+    freeze: bool,
 ) -> ChunkResult:
-    _set_hash_settings(source)  # the hashes are computed by the source session
+    _set_hash_settings(source)  # the hash is computed by the source session
     target.execute(text("SELECT 1"))  # make sure the target transaction has begun
     src_conn, tgt_conn = _driver(source), _driver(target)
     src = qualified(source_table.name, source_table.schema)
@@ -250,11 +262,12 @@ def _ingest_copy(
     )
     cols = table.column_names()
     select = (
-        f"SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, {int(batch_id)},"
-        f" {key_hash_sql(keys, 'x')}, {all_hash_sql(cols, 'x')}"
+        f"SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, {int(batch_id)}, {all_hash_sql(cols, 'x')}"
         f" FROM (SELECT {cast_cols} FROM {src}{where}) x"
     )
-    copy_in = f"COPY {quote_ident(staging_table)} ({_staging_insert_columns(table)}) FROM STDIN"
+    # FREEZE needs the table truncated in this transaction (`fresh`), which it was.
+    options = " (FREEZE)" if freeze else ""
+    copy_in = f"COPY {quote_ident(staging_table)} ({_staging_insert_columns(table)}) FROM STDIN{options}"
     with src_conn.cursor() as scur, tgt_conn.cursor() as tcur:
         with tcur.copy(copy_in) as cin, scur.copy(f"COPY ({select}) TO STDOUT", params) as cout:
             for block in cout:
@@ -287,7 +300,7 @@ def _ingest_fetch(
     if limit is not None:
         stmt = stmt.limit(limit)
 
-    _set_hash_settings(target)  # the hashes are computed by the target session
+    _set_hash_settings(target)  # the hash is computed by the target session
     load = physical_name("ds_surf_load", staging_table)
     col_list = ", ".join(quote_ident(c) for c in cols)
     target.execute(
@@ -314,7 +327,7 @@ def _ingest_fetch(
                 text(
                     f"INSERT INTO {quote_ident(staging_table)} ({_staging_insert_columns(table)})"
                     f" SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, :batch_id,"
-                    f" {key_hash_sql(keys, 'x')}, {all_hash_sql(cols, 'x')} FROM {quote_ident(load)} x"
+                    f" {all_hash_sql(cols, 'x')} FROM {quote_ident(load)} x"
                 ),
                 {"batch_id": batch_id},
             ).rowcount

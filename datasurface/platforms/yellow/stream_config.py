@@ -3,13 +3,18 @@
 The merge handler writes them (`sync_config_rows`); the Airflow DAG factory reads them
 (`read_config_rows`) and builds one DAG per row. A row holds everything the DAG needs and
 credentials by *name* only: the Secret a pod reads them from and the variables they fill.
+
+The same table holds one row per DataTransformer (`transformer_config.TransformerConfig`,
+`kind` "transformer", keyed `transformer:<workspace>`: a colon never appears in a stream
+name, so the keys can't collide). Version 1 rows predate `kind` and are read as streams.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, text
@@ -24,7 +29,11 @@ from .kube_names import credential_secret_name
 from .naming import config_table, quote_ident
 from .platform import YellowDataPlatform
 
-CONFIG_VERSION = 1
+if TYPE_CHECKING:
+    from .transformer_config import TransformerConfig
+
+#: 2 added `kind` and transformer rows; version 1 rows (no `kind`) still parse as streams.
+CONFIG_VERSION = 2
 
 
 class CredentialRef(BaseModel):
@@ -48,6 +57,7 @@ class StreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = CONFIG_VERSION
+    kind: Literal["stream"] = "stream"
     platform: str
     stream: str
     store: str
@@ -64,6 +74,10 @@ class StreamConfig(BaseModel):
     def dag_id(self) -> str:
         return dag_id_for(self.platform, self.stream)
 
+    @property
+    def row_key(self) -> str:
+        return self.stream
+
     def job_args(self) -> list[str]:
         """The job command's arguments after `datasurface`."""
         return ["job", "run", "--model", self.models_dir, "--platform", self.platform, "--stream", self.stream]
@@ -71,6 +85,31 @@ class StreamConfig(BaseModel):
 
 def dag_id_for(platform: str, stream: str) -> str:
     return f"datasurface__{platform}__{stream}"
+
+
+def stream_asset_uri(platform: str, stream: str) -> str:
+    """The Airflow asset a stream's DAG updates when a batch commits: what transformers reading
+    the stream are scheduled on. Lower-cased like physical names; `datasurface://` is not a
+    scheme Airflow normalises, so the URI is used exactly as built."""
+    return f"datasurface://{platform.lower()}/{stream.lower()}"
+
+
+TRANSFORMER_KEY_PREFIX = "transformer:"
+
+
+def transformer_row_key(workspace: str) -> str:
+    return TRANSFORMER_KEY_PREFIX + workspace
+
+
+def transformer_dag_id_for(platform: str, workspace: str) -> str:
+    return f"datasurface__{platform}__transformer__{workspace}"
+
+
+def dag_id_for_row(platform: str, row_key: str) -> str:
+    """The DAG id a config row builds, from its key alone (no parsing of the row needed)."""
+    if row_key.startswith(TRANSFORMER_KEY_PREFIX):
+        return transformer_dag_id_for(platform, row_key.removeprefix(TRANSFORMER_KEY_PREFIX))
+    return dag_id_for(platform, row_key)
 
 
 def build_stream_configs(
@@ -117,17 +156,17 @@ def create_config_table(conn: Connection, platform: str) -> None:
 
 
 def sync_config_rows(
-    conn: Connection, platform: str, configs: Sequence[StreamConfig], at: dt.datetime
+    conn: Connection, platform: str, configs: Sequence[StreamConfig | TransformerConfig], at: dt.datetime
 ) -> tuple[int, int, int]:
-    """Make the table hold exactly `configs`: (inserted, updated, deleted). Unchanged rows
-    keep their `updated_at`, so the factory can tell what changed."""
+    """Make the table hold exactly `configs` (streams and transformers): (inserted, updated,
+    deleted). Unchanged rows keep their `updated_at`, so the factory can tell what changed."""
     table = quote_ident(config_table(platform))
     create_config_table(conn, platform)
     existing = {
         row.stream: row.config
         for row in conn.execute(text(f"SELECT stream, config FROM {table}"))  # noqa: S608 - quoted name
     }
-    wanted = {c.stream: c.model_dump(mode="json") for c in configs}
+    wanted = {c.row_key: c.model_dump(mode="json") for c in configs}
     inserted = updated = 0
     for stream, config in wanted.items():
         if stream not in existing:
@@ -141,7 +180,7 @@ def sync_config_rows(
                 f"INSERT INTO {table} (stream, config, updated_at) VALUES (:s, CAST(:c AS jsonb), :at)"  # noqa: S608
                 " ON CONFLICT (stream) DO UPDATE SET config = EXCLUDED.config, updated_at = EXCLUDED.updated_at"
             ),
-            {"s": stream, "c": StreamConfig.model_validate(config).model_dump_json(), "at": at},
+            {"s": stream, "c": json.dumps(config, sort_keys=True), "at": at},
         )
     gone = sorted(set(existing) - set(wanted))
     if gone:
@@ -150,7 +189,7 @@ def sync_config_rows(
 
 
 def read_config_rows(conn: Connection, platform: str) -> list[tuple[str, Any]]:
-    """(stream, raw config JSON) pairs: the factory validates each row on its own so that
+    """(row key, raw config JSON) pairs: the factory validates each row on its own so that
     one bad row can't hide the others."""
     table = quote_ident(config_table(platform))
     return [

@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from datasurface.platforms.yellow.naming import config_table, quote_ident
-from datasurface.platforms.yellow.stream_config import StreamConfig, read_config_rows
+from datasurface.platforms.yellow.stream_config import read_config_rows
+from datasurface.platforms.yellow.transformer_config import DagConfig, parse_config
 
 from .settings import PLATFORMS_ENV, FactorySettings, SettingsError
 
@@ -79,27 +80,33 @@ def _read_database(settings: FactorySettings) -> dict[str, RawRows]:
     return found
 
 
-def parse_rows(platform: str, rows: Iterable[tuple[str, Any]]) -> list[StreamConfig]:
-    """Validated configs; each bad row is logged (naming platform and stream) and skipped."""
-    configs: list[StreamConfig] = []
-    for stream, raw in rows:
+def parse_rows(platform: str, rows: Iterable[tuple[str, Any]]) -> list[DagConfig]:
+    """Validated stream and transformer configs; each bad row is logged (naming platform and
+    row key) and skipped."""
+    configs: list[DagConfig] = []
+    for key, raw in rows:
         try:
-            data = json.loads(raw) if isinstance(raw, str | bytes) else raw
-            config = StreamConfig.model_validate(data)
+            config = parse_config(raw)
         except (ValidationError, ValueError, TypeError) as exc:
-            log.error("Platform '%s' / Stream '%s': bad config row skipped: %s", platform, stream, _one_line(exc))
+            log.error("Platform '%s' / %s: bad config row skipped: %s", platform, _what(key), _one_line(exc))
             continue
-        if config.platform != platform or config.stream != stream:
+        if config.platform != platform or config.row_key != key:
             log.error(
-                "Platform '%s' / Stream '%s': config row names platform '%s' / stream '%s'; skipped",
+                "Platform '%s' / %s: config row names platform '%s' / %s; skipped",
                 platform,
-                stream,
+                _what(key),
                 config.platform,
-                config.stream,
+                _what(config.row_key),
             )
             continue
         configs.append(config)
     return configs
+
+
+def _what(key: str) -> str:
+    """`Stream 'Store1'` or `Transformer 'Consumer1'`, for messages naming a row."""
+    kind, sep, workspace = key.partition(":")
+    return f"Transformer '{workspace}'" if sep and kind == "transformer" else f"Stream '{key}'"
 
 
 def _one_line(exc: Exception) -> str:

@@ -1,4 +1,5 @@
-"""Builds one Airflow DAG per stream config row, plus the infrastructure DAG.
+"""Builds one Airflow DAG per config row (streams, and transformers: `transformer_dag`), plus
+the infrastructure DAG.
 
 The dags-folder shim calls `build_dags()` and puts the result into its globals. Every stream
 DAG has the same shape, whichever launcher runs the job:
@@ -14,6 +15,11 @@ DAG has the same shape, whichever launcher runs the job:
 - anything else (ERROR): `job` fails, `done` becomes UPSTREAM_FAILED and the run FAILS.
   `done` exists for this: Airflow decides a run's state from its leaf tasks, and with
   `keep_working` as the only leaf an ERROR would leave it skipped and the run "successful".
+
+`done` declares the stream's asset (`stream_asset_uri`) as its outlet: it runs only when a job
+exits DONE, so each committed batch emits one asset event, which starts the DAGs of the
+transformers reading the stream. (With an outlet, Airflow really runs the EmptyOperator
+instead of short-circuiting it to success, which is what records the event.)
 """
 
 from __future__ import annotations
@@ -27,12 +33,14 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, get_parsing_context
 
 from datasurface.commands.common import EXIT_KEEP_WORKING
-from datasurface.platforms.yellow.stream_config import StreamConfig, dag_id_for
+from datasurface.platforms.yellow.stream_config import StreamConfig, dag_id_for_row, stream_asset_uri
+from datasurface.platforms.yellow.transformer_config import DagConfig, TransformerConfig
 
 from .config_source import load_raw_rows, parse_rows
 from .infra_dag import INFRA_DAG_ID, build_infrastructure_dag
 from .settings import FactorySettings
 from .tasks import START_DATE, PodSettings, command_task
+from .transformer_dag import build_transformer_dag, stream_asset
 
 log = logging.getLogger("datasurface.airflow.factory")
 
@@ -53,7 +61,7 @@ def build_dags(settings: FactorySettings | None = None) -> dict[str, DAG]:
         config
         for platform, raw in rows.items()
         for config in parse_rows(
-            platform, raw if only is None else [r for r in raw if dag_id_for(platform, r[0]) == only]
+            platform, raw if only is None else [r for r in raw if dag_id_for_row(platform, r[0]) == only]
         )
     )
     if settings.infra is not None and only in (None, INFRA_DAG_ID):
@@ -63,21 +71,17 @@ def build_dags(settings: FactorySettings | None = None) -> dict[str, DAG]:
     return dags
 
 
-def build_stream_dags(configs: Iterable[StreamConfig]) -> dict[str, DAG]:
-    """One DAG per config; a config whose DAG can't be built is logged and skipped."""
+def build_stream_dags(configs: Iterable[DagConfig]) -> dict[str, DAG]:
+    """One DAG per config (stream or transformer); a config whose DAG can't be built is
+    logged and skipped."""
     dags: dict[str, DAG] = {}
     valid_crons: set[str] = set()
     for config in configs:
         if config.dag_id in dags:
-            log.error(
-                "Platform '%s' / Stream '%s': duplicate DAG id %s; skipped",
-                config.platform,
-                config.stream,
-                config.dag_id,
-            )
+            log.error("Platform '%s' / %s: duplicate DAG id %s; skipped", config.platform, _what(config), config.dag_id)
             continue
         try:
-            dag = build_stream_dag(config)
+            dag = build_stream_dag(config) if isinstance(config, StreamConfig) else build_transformer_dag(config)
             # The DagBag validates each DAG after the file ran and reports a bad cron as an
             # import error of the whole file; catch it here, where it is one row's problem.
             # Once per distinct expression: croniter parsing is a large share of a parse.
@@ -87,13 +91,19 @@ def build_stream_dags(configs: Iterable[StreamConfig]) -> dict[str, DAG]:
             dags[config.dag_id] = dag
         except Exception as exc:  # one bad row (bad cron, illegal id...) must not hide the others
             log.error(
-                "Platform '%s' / Stream '%s': DAG not built: %s: %s",
+                "Platform '%s' / %s: DAG not built: %s: %s",
                 config.platform,
-                config.stream,
+                _what(config),
                 type(exc).__name__,
                 " ".join(str(exc).split()),
             )
     return dags
+
+
+def _what(config: DagConfig) -> str:
+    if isinstance(config, TransformerConfig):
+        return f"Transformer '{config.workspace}'"
+    return f"Stream '{config.stream}'"
 
 
 def build_stream_dag(config: StreamConfig) -> DAG:
@@ -129,6 +139,8 @@ def build_stream_dag(config: StreamConfig) -> DAG:
             trigger_rule="all_skipped",
             conf={"datasurface": "KEEP_WORKING", "previous_run_id": "{{ run_id }}"},
         )
-        done = EmptyOperator(task_id=DONE_TASK)
+        done = EmptyOperator(
+            task_id=DONE_TASK, outlets=[stream_asset(stream_asset_uri(config.platform, config.stream))]
+        )
         job >> [keep_working, done]
     return dag

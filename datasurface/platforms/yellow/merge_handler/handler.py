@@ -4,7 +4,8 @@
                           -> load + lint: refused if it doesn't lint (folder removed, nothing
                              in any database touched, the previous folder stays newest)
                           -> publish as model-{utc_seconds:010d} (atomic rename)
-    per Yellow platform   -> DAG config rows synced in one transaction, then views reconciled
+    per Yellow platform   -> DAG config rows (streams and transformers) synced in one
+                             transaction, then views reconciled
     finally               -> prune old model folders (keep N, never the newest)
 
 A view whose merge table doesn't exist yet is reported as pending, not an error: the
@@ -34,6 +35,7 @@ from datasurface.model.problems import Problem
 from ..connections import CredentialError, engine_for
 from ..platform import YellowDataPlatform
 from ..stream_config import build_stream_configs, sync_config_rows
+from ..transformer_config import DagConfig, build_transformer_configs
 from ..view_reconcile import ViewOutcome, reconcile_views
 from ..views import plan_sink_views
 from .git_clone import GitError, clone_branch, head_commit, is_remote_url
@@ -223,7 +225,10 @@ def _sync_platform(
     model: LoadedModel, platform: YellowDataPlatform, base: Path, env: Mapping[str, str], clock: Clock, say: Progress
 ) -> PlatformSync:
     result = PlatformSync(platform.name)
-    configs = build_stream_configs(model.ecosystem, model.assignments, platform, models_dir=str(base))
+    configs: list[DagConfig] = [
+        *build_stream_configs(model.ecosystem, model.assignments, platform, models_dir=str(base)),
+        *build_transformer_configs(model.ecosystem, model.assignments, platform, models_dir=str(base)),
+    ]
     specs = [s for sink in plan_sink_views(model.ecosystem, model.assignments, platform) for s in sink.specs()]
     try:
         engine = engine_for(platform.merge_database, platform.merge_credential, env)
@@ -233,7 +238,7 @@ def _sync_platform(
                     conn, platform.name, configs, clock()
                 )
             say(
-                f"Platform '{platform.name}': {len(configs)} stream config row(s): inserted {result.inserted}, "
+                f"Platform '{platform.name}': {len(configs)} DAG config row(s): inserted {result.inserted}, "
                 f"updated {result.updated}, deleted {result.deleted}"
             )
             result.views = reconcile_views(engine, platform.name, specs)
