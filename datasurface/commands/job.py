@@ -10,7 +10,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from datasurface.commands.common import EXIT_KEEP_WORKING, EXIT_OK, UserError, echo_json, fail
+from datasurface.commands.common import EXIT_KEEP_WORKING, EXIT_OK, UserError, echo_json, fail, model_option
 from datasurface.model.loader import ModelLoadError
 from datasurface.platforms.yellow import naming
 from datasurface.platforms.yellow.batch_metadata import (
@@ -29,14 +29,7 @@ def _stream_options(func: Any) -> Any:
         "--stream", required=True, help="The stream: a multi-dataset store, or STORE.DATASET (see `graph --json`)."
     )(func)
     func = click.option("--platform", required=True, help="The Yellow data platform's name.")(func)
-    func = click.option(
-        "--model",
-        "model_dir",
-        required=True,
-        type=click.Path(file_okay=False),
-        help="A model folder, or a models folder (its newest model-<seconds> folder is used).",
-    )(func)
-    return func
+    return model_option(func)
 
 
 def _context(model_dir: str, platform: str, stream: str) -> StreamContext:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option
+from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option, model_option
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
 from datasurface.platforms.yellow.connections import CredentialError, engine_for
@@ -16,14 +16,6 @@ from datasurface.platforms.yellow.platform import YellowDataPlatform
 from datasurface.platforms.yellow.stream_context import StreamLookupError, resolve_model_dir, resolve_platform
 from datasurface.platforms.yellow.view_reconcile import ViewOutcome, reconcile_views, views_exist
 from datasurface.platforms.yellow.views import SinkViews, plan_sink_views
-
-_model_option = click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="A model folder, or a models folder (its newest model-<seconds> folder is used).",
-)
 
 
 def load_clean_model(model_dir: str) -> LoadedModel:
@@ -57,7 +49,7 @@ def views_group() -> None:
 
 
 @views_group.command("reconcile")
-@_model_option
+@model_option
 @click.option("--platform", required=True, help="The Yellow data platform's name.")
 @click.option(
     "--pending-ok",
@@ -118,7 +110,7 @@ def _report(platform: str, outcomes: list[ViewOutcome], as_json: bool) -> None:
 
 
 @views_group.command("list")
-@_model_option
+@model_option
 @click.option("--platform", default=None, help="Only this Yellow platform (default: every Yellow platform).")
 @click.option("--no-db", is_flag=True, help="Don't connect to the merge databases; `exists` is null.")
 @json_option

@@ -51,10 +51,21 @@ class CredentialRef(BaseModel):
         return CredentialRef(name=credential.name, secret=credential_secret_name(credential.name), env=env)
 
 
-class StreamConfig(BaseModel):
-    """Everything the DAG factory needs to build one stream's DAG."""
+class JobLaunchConfig(BaseModel):
+    """How a row's job runs: launcher, image, namespace, models folder and credentials (by
+    name). Shared by stream and transformer rows, which the DAG factory launches alike."""
 
     model_config = ConfigDict(extra="forbid")
+
+    launcher: Literal["kubernetes", "local"]
+    job_image: str
+    namespace: str
+    models_dir: str
+    credentials: list[CredentialRef]
+
+
+class StreamConfig(JobLaunchConfig):
+    """Everything the DAG factory needs to build one stream's DAG."""
 
     version: int = CONFIG_VERSION
     kind: Literal["stream"] = "stream"
@@ -64,11 +75,6 @@ class StreamConfig(BaseModel):
     datasets: list[str]
     cron: str | None  # None: externally triggered
     priority: int = 0
-    launcher: Literal["kubernetes", "local"]
-    job_image: str
-    namespace: str
-    models_dir: str
-    credentials: list[CredentialRef]
 
     @property
     def dag_id(self) -> str:

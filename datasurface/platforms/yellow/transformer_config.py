@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from datasurface.graph import PlatformGraph, build_graph
 from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.ecosystem import Ecosystem
@@ -24,6 +22,7 @@ from .platform import YellowDataPlatform
 from .stream_config import (
     CONFIG_VERSION,
     CredentialRef,
+    JobLaunchConfig,
     StreamConfig,
     dag_id_for,
     stream_asset_uri,
@@ -32,10 +31,8 @@ from .stream_config import (
 )
 
 
-class TransformerConfig(BaseModel):
+class TransformerConfig(JobLaunchConfig):
     """Everything the DAG factory needs to build one transformer's DAG."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: int = CONFIG_VERSION
     kind: Literal["transformer"] = "transformer"
@@ -47,11 +44,6 @@ class TransformerConfig(BaseModel):
     code: str  # "module:callable@version", for the DAG's description only
     cron: str | None  # a CronTrigger's expression; it wins over after_inputs
     after_inputs: bool  # no trigger in the model: run each time any input stream commits
-    launcher: Literal["kubernetes", "local"]
-    job_image: str
-    namespace: str
-    models_dir: str
-    credentials: list[CredentialRef]
 
     @property
     def dag_id(self) -> str:
