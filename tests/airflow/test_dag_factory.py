@@ -180,7 +180,7 @@ def test_infrastructure_dag(shim: Path, pg_url: str, factory_env: pytest.MonkeyP
     )
     views = dag.get_task("views__YellowForensic")
     assert views.bash_command.endswith(
-        "datasurface views reconcile --model /srv/models --platform YellowForensic{% endraw %}"
+        "datasurface views reconcile --model /srv/models --platform YellowForensic --pending-ok{% endraw %}"
     )
 
     factory_env.setenv("DATASURFACE_INFRA_SCHEDULE", "none")

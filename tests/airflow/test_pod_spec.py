@@ -108,5 +108,13 @@ def test_infrastructure_pods() -> None:
 
     views = _pod(dag.get_task("views__YellowLive"))
     (container,) = views["spec"]["containers"]
-    assert container["args"] == ["views", "reconcile", "--model", MODELS_MOUNT, "--platform", "YellowLive"]
+    assert container["args"] == [
+        "views",
+        "reconcile",
+        "--model",
+        MODELS_MOUNT,
+        "--platform",
+        "YellowLive",
+        "--pending-ok",
+    ]
     assert container["volumeMounts"][0]["readOnly"] is True
