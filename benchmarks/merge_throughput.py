@@ -21,12 +21,11 @@ the baseline's own copies, in schema ``baseline``). Steps:
 Server: ``DATASURFACE_BENCH_PG_URL``, else ``DATASURFACE_TEST_PG_URL``, else an embedded
 Postgres started in ``.sandbox/bench_pg``. Rows: ``--rows N`` or ``DATASURFACE_BENCH_ROWS``.
 
-Peak RSS: the job runs as a child process reaped with ``os.wait4``, whose rusage is that
-child's own (the kernel's high-water mark of its resident set, ``ru_maxrss``, sampled at no
-cost and without missing short peaks as polling would). ``RUSAGE_CHILDREN`` on this
-process would instead report the largest of *all* children ever waited for (pg_ctl, earlier
-jobs), so each measurement would need a fresh helper process; ``wait4`` gives the same
-number for exactly one child.
+Peak RSS: each job run goes through a small launcher interpreter that runs the job as its
+child and reports ``RUSAGE_CHILDREN.ru_maxrss`` (the kernel's high-water mark, so no short
+peak is missed as polling would). The launcher is needed because a child forked directly
+from this process would count this process's pages (Airflow, when the DAG benchmark ran
+first) in its own ``ru_maxrss``.
 """
 
 from __future__ import annotations
@@ -204,6 +203,17 @@ class CliRun:
     runs: int
 
 
+# Runs the job as ITS child and writes that child's peak RSS (kB) to argv[1]. The launcher is
+# a fresh, small interpreter: a child forked straight from this benchmark process would count
+# the benchmark's own pages (Airflow, if the DAG benchmark ran first) in its ru_maxrss.
+_RSS_LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[2:]).returncode\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
 def run_job_cli(stack: Stack, platform: str, log_dir: Path) -> CliRun:
     """`datasurface job run` as a child process until DONE; wall time and the peak RSS of
     the job process (the largest over its runs when it had to KEEP_WORKING)."""
@@ -214,13 +224,18 @@ def run_job_cli(stack: Stack, platform: str, log_dir: Path) -> CliRun:
     while True:
         runs += 1
         log_path = log_dir / f"{platform}-{runs}.log"
+        rss_path = log_dir / f"{platform}-{runs}.rss"
         with open(log_path, "w") as err:
             start = time.perf_counter()
-            proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env)
-            _, status, usage = os.wait4(proc.pid, 0)
+            code = subprocess.run(
+                [sys.executable, "-c", _RSS_LAUNCHER, str(rss_path), *args],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                check=False,
+            ).returncode
             total += time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
-        peak_kb = max(peak_kb, usage.ru_maxrss)  # kilobytes on Linux
+        peak_kb = max(peak_kb, int(rss_path.read_text()))  # kilobytes on Linux
         if code == 0:
             return CliRun(total, round(peak_kb / 1024, 1), runs)
         if code != EXIT_KEEP_WORKING:
