@@ -124,12 +124,8 @@ def build_stream_dag(config: StreamConfig) -> DAG:
             JOB_TASK,
             config.job_args(),
             config.launcher,
-            PodSettings(
-                image=config.job_image,
-                namespace=config.namespace,
-                name=config.dag_id,
-                labels={"datasurface/platform": config.platform, "datasurface/stream": config.stream},
-                secret_env=[(var, ref.secret, key) for ref in config.credentials for var, key in ref.env.items()],
+            PodSettings.for_row(
+                config, config.dag_id, {"datasurface/platform": config.platform, "datasurface/stream": config.stream}
             ),
             skip_on_exit_code=EXIT_KEEP_WORKING,
         )

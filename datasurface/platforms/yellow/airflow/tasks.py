@@ -37,6 +37,7 @@ from datasurface.platforms.yellow.kube_names import (
     MODELS_MOUNT,
     MODELS_PVC,
 )
+from datasurface.platforms.yellow.stream_config import JobLaunchConfig
 
 #: Any fixed past date for every DataSurface DAG: with catchup off, only ticks after creation run.
 START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -62,6 +63,17 @@ class PodSettings:
     #: (env var prefix, Secret name): every key of the Secret, prefixed (USER -> PG_USER).
     secret_env_prefixed: Sequence[tuple[str, str]] = ()
     models_writable: bool = False
+
+    @staticmethod
+    def for_row(config: JobLaunchConfig, name: str, labels: dict[str, str]) -> PodSettings:
+        """The pod of a config row's job: its image, namespace and credentials' Secrets."""
+        return PodSettings(
+            image=config.job_image,
+            namespace=config.namespace,
+            name=name,
+            labels=labels,
+            secret_env=[(var, ref.secret, key) for ref in config.credentials for var, key in ref.env.items()],
+        )
 
 
 def command_task(

@@ -67,12 +67,10 @@ def build_transformer_dag(config: TransformerConfig) -> DAG:
             TRANSFORM_TASK,
             config.job_args(),
             config.launcher,
-            PodSettings(
-                image=config.job_image,
-                namespace=config.namespace,
-                name=config.dag_id,
-                labels={"datasurface/platform": config.platform, "datasurface/transformer": config.workspace},
-                secret_env=[(var, ref.secret, key) for ref in config.credentials for var, key in ref.env.items()],
+            PodSettings.for_row(
+                config,
+                config.dag_id,
+                {"datasurface/platform": config.platform, "datasurface/transformer": config.workspace},
             ),
         )
         ingest = TriggerDagRunOperator(
