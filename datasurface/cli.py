@@ -17,6 +17,7 @@ import click
 
 from datasurface import __version__
 from datasurface.commands.common import UserError
+from datasurface.errors import DataSurfaceError
 
 #: command name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
@@ -60,11 +61,15 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command; the one place a `DataSurfaceError` becomes an `error:` line and exit code."""
     try:
         cli.main(args=argv, prog_name="datasurface", standalone_mode=True)
     except UserError as exc:  # raised outside click's own handling (should be rare)
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except DataSurfaceError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

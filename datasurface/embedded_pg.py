@@ -39,6 +39,8 @@ from typing import Any
 import psutil
 import psycopg
 
+from datasurface.errors import DataSurfaceError
+
 __all__ = [
     "EmbeddedPgError",
     "free_port",
@@ -63,7 +65,7 @@ _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 60.0
 
 
-class EmbeddedPgError(RuntimeError):
+class EmbeddedPgError(DataSurfaceError, RuntimeError):
     """Any failure to start, stop or inspect an embedded server; the message names the data dir."""
 
 

@@ -16,13 +16,15 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
+from datasurface.errors import DataSurfaceError
+
 T = TypeVar("T")
 
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 8.0
 
 
-class ReconnectGaveUp(Exception):
+class ReconnectGaveUp(DataSurfaceError):
     """The database stayed unreachable for the whole reconnect timeout."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from datasurface.errors import DataSurfaceError
+
 
 class Operation(StrEnum):
     INSERT_CUSTOMER = "insert_customer"  # a new customer with its billing address
@@ -26,7 +28,7 @@ DEFAULT_WEIGHTS: dict[Operation, int] = {
 }
 
 
-class WeightsError(ValueError):
+class WeightsError(DataSurfaceError, ValueError):
     """`--weights` is malformed; the message says which part and what is allowed."""
 
 

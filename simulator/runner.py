@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DBAPIError
 
+from datasurface.errors import DataSurfaceError
 from simulator.clock import SimulatedClock
 from simulator.connection import Connector, ReconnectGaveUp, first_line
 from simulator.fake_data import RowFactory
@@ -35,7 +36,7 @@ BULK_BATCH = 5000  # customers per executemany transaction of the initial load
 MAX_CONSECUTIVE_FAILURES = 3
 
 
-class SimulatorError(Exception):
+class SimulatorError(DataSurfaceError):
     """The run cannot start; the message says what is wrong and how to fix it."""
 
 

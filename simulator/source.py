@@ -17,13 +17,14 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.loader import ECO_FILE, ModelLoadError, load_model, newest_model_dir
 
 DEFAULT_STORE = "Store1"
 
 
-class SourceError(Exception):
+class SourceError(DataSurfaceError):
     """The source database can't be determined; the message names the object and the fix."""
 
 

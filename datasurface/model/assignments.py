@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from datasurface.errors import DataSurfaceError
+
 
 class AssignmentStatus(StrEnum):
     PROVISIONING = "PROVISIONING"
@@ -50,7 +52,7 @@ class DSGPlatformAssignment:
         return out
 
 
-class AssignmentFormatError(ValueError):
+class AssignmentFormatError(DataSurfaceError, ValueError):
     """The mapping file is not in the expected shape; the message names the entry."""
 
 

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.assignments import AssignmentFormatError, PlatformAssignments
 from datasurface.model.ecosystem import Ecosystem
 
@@ -23,7 +24,7 @@ FACTORY = "createEcosystem"
 MODEL_FOLDER = re.compile(r"model-(\d{10})")
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(DataSurfaceError):
     """The model folder can't be loaded. The message starts with `file:line:` when known."""
 
 

@@ -32,6 +32,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
+from datasurface.errors import DataSurfaceError
+
 from .merge import MergeCounts
 from .naming import batch_metrics_table, quote_ident
 
@@ -66,7 +68,7 @@ class BatchStatus(enum.StrEnum):
 OPEN_STATES = (BatchStatus.STARTED, BatchStatus.INGESTED)
 
 
-class BatchError(Exception):
+class BatchError(DataSurfaceError):
     """A batch operation is not allowed in the batch's current state."""
 
 

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.containers import SQLDatabase
 from datasurface.model.credential import Credential
 
 
-class CredentialError(Exception):
+class CredentialError(DataSurfaceError):
     """A credential's environment variables are missing."""
 
 

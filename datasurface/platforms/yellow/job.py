@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream
 from datasurface.model.dataset import Dataset
 from datasurface.model.ingestion import SQLSnapshotIngestion
@@ -77,7 +78,7 @@ class JobOutcome(enum.Enum):
     BUSY = "BUSY"  # another job holds the stream's lock; nothing was touched
 
 
-class JobError(Exception):
+class JobError(DataSurfaceError):
     """The batch can't go on; the message names the stream, the dataset and the cause."""
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import DDLTable
 
 from .naming import physical_name, quote_ident
@@ -83,7 +84,7 @@ class MergeCounts:
         return MergeCounts(self.inserted + other.inserted, self.updated + other.updated, self.deleted + other.deleted)
 
 
-class InvalidKeyError(Exception):
+class InvalidKeyError(DataSurfaceError):
     """The batch's staging rows have duplicate or NULL primary keys; nothing was merged.
 
     `keys` lists up to `max_reported_keys` offending keys as ``{column: value}``;
@@ -107,7 +108,7 @@ class InvalidKeyError(Exception):
         )
 
 
-class StagingIncompleteError(Exception):
+class StagingIncompleteError(DataSurfaceError):
     """Staging does not hold the rows that the batch's ingestion checkpoints recorded.
 
     Staging tables are ``UNLOGGED``: a server crash (or a failover) empties them while the

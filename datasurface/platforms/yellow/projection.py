@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import (
     BigInt,
     Binary,
@@ -83,7 +84,7 @@ BATCH_OUT = "ds_surf_batch_out"
 LIVE_BATCH_OUT = 2147483647
 
 
-class SchemaEvolutionError(Exception):
+class SchemaEvolutionError(DataSurfaceError):
     """An existing table cannot be evolved to the model's schema (e.g. a narrowed type)."""
 
 

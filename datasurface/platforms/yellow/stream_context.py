@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream, build_graph
 from datasurface.model.dataset import Dataset
 from datasurface.model.datastore import Datastore
@@ -26,7 +27,7 @@ from .transformer_job import output_table
 from .views import ViewSpec, plan_sink_views
 
 
-class StreamLookupError(Exception):
+class StreamLookupError(DataSurfaceError):
     """The platform or stream is not in the model, or the model can't be used."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.ecosystem import Ecosystem, WorkspaceEntry
 from datasurface.model.ingestion import DataTransformerOutput
 from datasurface.model.loader import LoadedModel
@@ -36,7 +37,7 @@ from .views import plan_sink_views
 log = logging.getLogger("datasurface.transformer")
 
 
-class TransformerError(Exception):
+class TransformerError(DataSurfaceError):
     """The transformer could not run or its code failed; nothing was written."""
 
 

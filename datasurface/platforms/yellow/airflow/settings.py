@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from datasurface.errors import DataSurfaceError
 from datasurface.platforms.yellow.kube_names import MODELS_MOUNT
 
 #: Comma-separated Yellow platform names: one DAG per config row of each.
@@ -50,7 +51,7 @@ DEFAULT_JOB_IMAGE = "datasurface/datasurface:latest"
 DEFAULT_NAMESPACE = "datasurface"
 
 
-class SettingsError(ValueError):
+class SettingsError(DataSurfaceError, ValueError):
     """The environment can't describe a merge database (the factory then uses its cache)."""
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.containers import PostgresDatabase, SQLDatabase
 from datasurface.model.credential import Credential
 from datasurface.model.ecosystem import Ecosystem
@@ -37,7 +38,7 @@ _MODEL_SUFFIXES = (".py", ".json", ".md", ".txt", ".yaml", ".yml")
 _SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET", "_KEY")
 
 
-class BootstrapError(Exception):
+class BootstrapError(DataSurfaceError):
     """The model can't be bootstrapped as asked; the message names the object and the fix."""
 
 

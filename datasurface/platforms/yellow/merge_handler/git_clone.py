@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from datasurface.errors import DataSurfaceError
+
 __all__ = ["GitError", "clone_branch", "head_commit", "is_remote_url", "scrub"]
 
 TOKEN_ENV = "DATASURFACE_GIT_ASKPASS_TOKEN"
@@ -41,7 +43,7 @@ esac
 """
 
 
-class GitError(Exception):
+class GitError(DataSurfaceError):
     """Cloning failed; the message is scrubbed of the token and says what to check."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.credential import Credential, CredentialType
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
@@ -57,7 +58,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class MergeHandlerError(Exception):
+class MergeHandlerError(DataSurfaceError):
     """The handler could not deploy; nothing in any database was changed."""
 
 
