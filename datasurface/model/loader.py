@@ -33,6 +33,8 @@ class LoadedModel:
     ecosystem: Ecosystem
     assignments: PlatformAssignments
     directory: Path
+    #: The content hash of the compiled model this was loaded from (None: built from `eco.py`).
+    model_hash: str | None = None
 
 
 def load_model(directory: str | Path) -> LoadedModel:
