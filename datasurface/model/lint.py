@@ -25,9 +25,10 @@ from datasurface.model.identifiers import (
 )
 from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.lifecycle import DeprecationStatus
+from datasurface.model.manifest.codec import check_values
 from datasurface.model.lint_transformers import lint_transformer_platforms, lint_transformers
 from datasurface.model.problems import ProblemList, path_of
-from datasurface.model.schema import Char, Decimal, VarChar
+from datasurface.model.schema import Decimal
 from datasurface.model.team import Team
 from datasurface.model.triggers import CronTrigger
 from datasurface.model.workspace import Workspace
@@ -37,6 +38,8 @@ from datasurface.model.zone import GovernanceZone
 def lint_ecosystem(eco: Ecosystem, assignments: PlatformAssignments | None = None) -> ProblemList:
     """Run every rule over the ecosystem and (when given) its platform assignments."""
     problems = ProblemList()
+    if not _lint_values(eco, assignments, problems):
+        return problems
     _check_name(problems, path_of(("Ecosystem", eco.name)), "ecosystem", eco.name)
     _check_unique(problems, path_of(("Ecosystem", eco.name)), "platform", (p.name for p in eco.platforms))
     for platform in eco.platforms:
@@ -56,6 +59,21 @@ def lint_ecosystem(eco: Ecosystem, assignments: PlatformAssignments | None = Non
         _lint_assignments(eco, assignments, problems)
         lint_transformer_platforms(eco, assignments, problems)
     return problems
+
+
+def _lint_values(eco: Ecosystem, assignments: PlatformAssignments | None, problems: ProblemList) -> bool:
+    """Every attribute has its declared type (and range): `VarChar("10")`, `VarChar(400.5)` or a
+    string where a column type belongs is an error naming the object, never a traceback. The
+    other rules assume well-typed objects, so they run only when no attribute has a wrong type."""
+    issues = check_values(eco) if assignments is None else check_values(eco, assignments)
+    for issue in issues:
+        problems.error(
+            issue.rule,
+            issue.path,
+            issue.message,
+            "use the DSL's types, e.g. DDLColumn('email', VarChar(100)), VarChar(10), Decimal(12, 2)",
+        )
+    return not any(issue.wrong_type for issue in issues)
 
 
 # -- zones and teams ---------------------------------------------------------------------------
@@ -206,11 +224,9 @@ def _lint_dataset(spath: str, dataset: Dataset, problems: ProblemList) -> None:
                 "rename the column",
             )
         ctype = col.type
-        if isinstance(ctype, VarChar | Char) and ctype.length <= 0:
-            problems.error(
-                "bad-type", f"{dpath} / Column '{name}'", f"{ctype.sql()} needs a positive length", "set a length"
-            )
-        elif isinstance(ctype, Decimal) and not (0 < ctype.precision and 0 <= ctype.scale <= ctype.precision):
+        # Lengths, precision and scale each have a range (checked with every attribute's type);
+        # only the relation between two of them is a rule of its own.
+        if isinstance(ctype, Decimal) and ctype.scale > ctype.precision:
             problems.error(
                 "bad-type",
                 f"{dpath} / Column '{name}'",

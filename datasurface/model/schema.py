@@ -9,6 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
+
+#: The longest VARCHAR/CHAR any supported engine stores (PostgreSQL's limit, 10 MiB).
+MAX_STRING_LENGTH = 10_485_760
+#: The largest DECIMAL precision any supported engine stores (PostgreSQL's limit).
+MAX_DECIMAL_PRECISION = 1000
+
+
+def bounded(low: int, high: int, **kwargs: Any) -> Any:
+    """A dataclass field holding an int in [low, high]: lint and the compiled-model validator
+    both read the range from the field's metadata, so the DSL states it once."""
+    return field(metadata={"range": (low, high)}, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +59,8 @@ class BigInt(DataType):
 class Decimal(DataType):
     """Exact numeric with `precision` digits, `scale` of them after the point."""
 
-    precision: int = 18
-    scale: int = 0
+    precision: int = bounded(1, MAX_DECIMAL_PRECISION, default=18)
+    scale: int = bounded(0, MAX_DECIMAL_PRECISION, default=0)
 
     def sql(self) -> str:
         return f"DECIMAL({self.precision}, {self.scale})"
@@ -74,7 +86,7 @@ class Double(DataType):
 class VarChar(DataType):
     """Variable-length string of at most `length` characters."""
 
-    length: int
+    length: int = bounded(1, MAX_STRING_LENGTH)
 
     def sql(self) -> str:
         return f"VARCHAR({self.length})"
@@ -84,7 +96,7 @@ class VarChar(DataType):
 class Char(DataType):
     """Fixed-length string of `length` characters."""
 
-    length: int
+    length: int = bounded(1, MAX_STRING_LENGTH)
 
     def sql(self) -> str:
         return f"CHAR({self.length})"
