@@ -22,6 +22,7 @@ from datasurface.errors import DataSurfaceError
 #: command name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
     "lint": "datasurface.commands.lint:lint_command",
+    "compile": "datasurface.commands.compile:compile_command",
     "check-change": "datasurface.commands.check_change:check_change_command",
     "graph": "datasurface.commands.graph:graph_command",
     "job": "datasurface.commands.job:job_group",

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -50,8 +50,9 @@ from datasurface.errors import DataSurfaceError
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
-    "Confinement",
+    "ConfinedProcess",
     "ConfinedResult",
+    "Confinement",
     "Limits",
     "SandboxError",
     "available_confinement",
@@ -311,7 +312,7 @@ def _kill_tree(process: subprocess.Popen[bytes], before: set[int]) -> int:
     return killed
 
 
-def _limiter(limits: Limits) -> object:
+def _limiter(limits: Limits) -> Callable[[], None]:
     nproc = _user_process_count() + limits.processes
 
     def apply() -> None:
@@ -334,6 +335,76 @@ def _limiter(limits: Limits) -> object:
     return apply
 
 
+class ConfinedProcess:
+    """A confined child that was started; `finish()` waits, kills its tree and collects output.
+
+    Split in two so the caller can do its own work (build validators) while a trusted child
+    runs; `run_confined` is both steps at once.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        scratch: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        limits: Limits | None = None,
+        level: Confinement | None = None,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.level = level or available_confinement()
+        child_env = child_environment(scratch, env)
+        command = _wrap(self.level, argv, scratch, child_env)
+        self._subreaper = _become_subreaper()
+        self._before = _children_of(os.getpid())
+        self._started = time.monotonic()
+        self._outdir = tempfile.TemporaryDirectory(prefix="datasurface-out-")
+        out_path, err_path = Path(self._outdir.name) / "stdout", Path(self._outdir.name) / "stderr"
+        self._paths = (out_path, err_path)
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            try:
+                self.process = subprocess.Popen(
+                    command,
+                    cwd=scratch,
+                    env=child_env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                    preexec_fn=_limiter(self.limits),
+                    close_fds=True,
+                )
+            except OSError as exc:
+                self._outdir.cleanup()
+                raise SandboxError(f"could not start the confined child ({self.level.value}): {exc}") from None
+
+    def finish(self) -> ConfinedResult:
+        """Wait (up to the timeout from the start), then make sure the whole tree is gone."""
+        remaining = max(0.0, self.limits.timeout_seconds - (time.monotonic() - self._started))
+        timed_out = False
+        try:
+            self.process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        killed = _kill_tree(self.process, self._before)
+        try:
+            notes = (
+                [] if self._subreaper else ["could not become a child subreaper: detached grandchildren may survive"]
+            )
+            return ConfinedResult(
+                returncode=self.process.returncode,
+                timed_out=timed_out,
+                confinement=self.level,
+                stdout=_tail(self._paths[0]),
+                stderr=_tail(self._paths[1]),
+                elapsed_seconds=time.monotonic() - self._started,
+                killed_descendants=killed,
+                notes=notes,
+            )
+        finally:
+            self._outdir.cleanup()
+
+
 def run_confined(
     argv: Sequence[str],
     scratch: Path,
@@ -344,47 +415,7 @@ def run_confined(
 ) -> ConfinedResult:
     """Run `argv` confined, with `scratch` as its working directory; return when its whole
     process tree is gone. `env` is passed through `child_environment` (secrets dropped)."""
-    limits = limits or Limits()
-    level = level or available_confinement()
-    child_env = child_environment(scratch, env)
-    command = _wrap(level, argv, scratch, child_env)
-    subreaper = _become_subreaper()
-    before = _children_of(os.getpid())
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="datasurface-out-") as outdir:
-        out_path, err_path = Path(outdir) / "stdout", Path(outdir) / "stderr"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            try:
-                process = subprocess.Popen(
-                    command,
-                    cwd=scratch,
-                    env=child_env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                    preexec_fn=_limiter(limits),  # type: ignore[arg-type]
-                    close_fds=True,
-                )
-            except OSError as exc:
-                raise SandboxError(f"could not start the confined child ({level.value}): {exc}") from None
-            timed_out = False
-            try:
-                process.wait(timeout=limits.timeout_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            killed = _kill_tree(process, before)
-        notes = [] if subreaper else ["could not become a child subreaper: detached grandchildren may survive"]
-        return ConfinedResult(
-            returncode=process.returncode,
-            timed_out=timed_out,
-            confinement=level,
-            stdout=_tail(out_path),
-            stderr=_tail(err_path),
-            elapsed_seconds=time.monotonic() - started,
-            killed_descendants=killed,
-            notes=notes,
-        )
+    return ConfinedProcess(argv, scratch, env=env, limits=limits, level=level).finish()
 
 
 def _tail(path: Path, limit: int = 8192) -> str:

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
-import re
 import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option
-from datasurface.commands.isolated_load import load_isolated
-from datasurface.model.changes import ChangeReport, Section, check_change
-from datasurface.model.loader import LoadedModel, ModelLoadError
-
-_REPO = re.compile(r"[^/\s]+/[^/\s]+")
+from datasurface.commands.compile import timeout_option
+from datasurface.commands.isolated_load import CompileOutcome, compile_isolated
+from datasurface.model.changes import ChangeReport, Section, check_change, report_invalid_values
+from datasurface.model.changes.files import refuse_links, scan
+from datasurface.model.changes.owners import Proposer
+from datasurface.model.repository import repository_name_problem
 
 _TITLES = {
     Section.LINT: "Lint of the proposed model",
     Section.OWNERSHIP: "Ownership",
     Section.COMPATIBILITY: "Backwards compatibility",
     Section.ASSIGNMENTS: "Assignment guard rails",
+    Section.FILES: "Files",
 }
 
 
 def _check_repo(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    if not _REPO.fullmatch(value.strip()):
-        raise click.BadParameter(f"expected OWNER/NAME, got {value!r}")
-    return value.strip()
+    value = value.strip()
+    problem = repository_name_problem(value)
+    if problem is not None:
+        raise click.BadParameter(f"expected OWNER/NAME as GitHub spells it: {value!r} {problem}")
+    return value
+
+
+def _check_branch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (not value or not value.isprintable() or any(ch.isspace() for ch in value)):
+        raise click.BadParameter(f"{value!r} is not a branch name")
+    return value
 
 
 @click.command("check-change")
@@ -35,50 +46,85 @@ def _check_repo(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     "--repo",
     required=True,
     callback=_check_repo,
-    help="The repository the change comes from, OWNER/NAME (a pull request's head repository). "
-    "Compared case-insensitively, as git hosts do.",
+    help="The repository the change comes from, OWNER/NAME (a pull request's head repository), ASCII as "
+    "GitHub spells it. Compared ignoring ASCII case, as git hosts do.",
 )
 @click.option(
     "--branch",
     default=None,
+    callback=_check_branch,
     help="The branch the change comes from (a pull request's head branch), compared exactly with the "
     "branch declared for the owning repository. Omitted: any branch of --repo matches (for local runs; "
     "CI should always pass it).",
 )
+@timeout_option
 @json_option
-def check_change_command(base_dir: str, proposed_dir: str, repo: str, branch: str | None, as_json: bool) -> None:
+def check_change_command(
+    base_dir: str, proposed_dir: str, repo: str, branch: str | None, timeout: float, as_json: bool
+) -> None:
     """May the model in PROPOSED_DIR replace the one in BASE_DIR, when proposed from --repo?
 
     Checks that the proposed model lints clean, that every added, removed or changed object
-    belongs to --repo according to the BASE model's declarations, that data contracts only
-    grow or widen, and that dsg_platform_mapping.json statuses follow
-    PROVISIONING -> PROVISIONED -> DECOMMISSIONING -> DECOMMISSIONED.
+    AND file belongs to --repo according to the BASE model's declarations, that data
+    contracts only grow or widen, that dsg_platform_mapping.json statuses follow
+    PROVISIONING -> PROVISIONED -> DECOMMISSIONING -> DECOMMISSIONED, and that the proposal
+    holds no links or special files.
 
-    Both models are loaded in child processes, so the proposed eco.py can't interfere with
-    the check. Exits 0 when the change may merge, 1 listing every reason (each with the
-    object path, the rule and the repository that may make the change), 2 on usage errors.
-    See howto/HOWTO_Governance.md.
+    Each eco.py runs once, in a confined child (see `datasurface compile`) that returns JSON
+    only; the verdict is printed after the child's whole process tree is gone, and nothing
+    the child prints is part of it. Exits 0 when the change may merge, 1 listing every
+    reason (each with the object path, the rule and the repository that may make the
+    change), 2 on usage errors. See howto/HOWTO_Governance.md.
     """
-    # Base first: it is trusted, and loading it before any proposed code runs means the
+    base_path, proposed_path = Path(base_dir), Path(proposed_dir)
+    if proposed_path.is_symlink():
+        _load_error("proposed", f"{proposed_dir}: the model folder is a symbolic link; pass the folder itself", as_json)
+    # Base first: it is trusted, and compiling it before any proposed code runs means the
     # proposal can't have touched it.
-    base = _load(base_dir, "base", as_json)
-    proposed = _load(proposed_dir, "proposed", as_json)
-    report = check_change(base, proposed, repo, branch)
+    base = compile_isolated(base_path, timeout=timeout, trusted=True)
+    if base.model is None:
+        _load_error("base", base.error or _first_problem(base), as_json)
+    extra: dict[str, Any] = {"confinement": base.confinement.value, "base_hash": base.model.model_hash}
+    # Links and special files are refused before the proposal's code runs at all (a FIFO
+    # named eco.py would block; a link may point anywhere).
+    entries = scan(proposed_path)
+    links = ChangeReport(repo, branch, base.model.ecosystem.name, "?")
+    if refuse_links(entries, Proposer(repo, branch), base.model.ecosystem, links):
+        _finish(links, base_dir, proposed_dir, extra, as_json)
+    proposed = compile_isolated(proposed_path, timeout=timeout)
+    if proposed.error:
+        _load_error("proposed", proposed.error, as_json)
+    if proposed.model is None:
+        problems = [(p.path, p.rule, p.message) for p in proposed.problems]
+        _finish(
+            report_invalid_values(base.model.ecosystem, problems, repo, branch), base_dir, proposed_dir, extra, as_json
+        )
+    extra["proposed_hash"] = proposed.model.model_hash
+    report = check_change(base.model, proposed.model, repo, branch)
+    _finish(report, base_dir, proposed_dir, extra, as_json)
+
+
+def _first_problem(outcome: CompileOutcome) -> str:
+    if not outcome.problems:
+        return f"{outcome.folder}: the model could not be compiled"
+    first = outcome.problems[0]
+    return f"{outcome.folder}: {first.path}: {first.message} ({len(outcome.problems)} attribute problem(s))"
+
+
+def _load_error(which: str, message: str, as_json: bool) -> NoReturn:
     if as_json:
-        echo_json({"base_dir": base_dir, "proposed_dir": proposed_dir, **report.to_json()})
+        echo_json({"may_merge": False, "load_error": {"model": which, "message": message}})
+        sys.exit(EXIT_PROBLEM)
+    fail(f"{which} model: {message}")
+
+
+def _finish(report: ChangeReport, base_dir: str, proposed_dir: str, extra: dict[str, Any], as_json: bool) -> NoReturn:
+    if as_json:
+        echo_json({"base_dir": base_dir, "proposed_dir": proposed_dir, **extra, **report.to_json()})
     else:
+        click.echo(f"confinement of model code: {extra['confinement']}")
         _print_report(report)
     sys.exit(EXIT_OK if report.may_merge else EXIT_PROBLEM)
-
-
-def _load(model_dir: str, which: str, as_json: bool) -> LoadedModel:
-    try:
-        return load_isolated(model_dir)
-    except ModelLoadError as exc:
-        if as_json:
-            echo_json({"may_merge": False, "load_error": {"model": which, "message": str(exc)}})
-            sys.exit(EXIT_PROBLEM)
-        fail(f"{which} model: {exc}")
 
 
 def _print_report(report: ChangeReport) -> None:

@@ -1,112 +1,172 @@
-"""Load a model folder in a child process, so the model's own code can't touch the checker.
+"""Compile a model folder in a confined child and take back JSON only.
 
-`eco.py` is Python. In a pull request check the proposed `eco.py` is written by the very
-author being checked: loaded in-process it could patch `check_change`, or simply call
-`os._exit(0)` and pass. So the child process loads the model and pickles it to a file; the
-parent reads that file with an unpickler that only rebuilds DataSurface model classes (plus
-`timedelta`), so the child's output is data, never code. A child that dies, exits early or
-writes nothing is a load error (exit 1), never a pass.
+`eco.py` is Python written by whoever proposes a change. It runs exactly once per check, in
+a child confined by `datasurface.sandboxing` (minimal environment, resource limits, timeout,
+scratch directory, process tree killed, no network and a read-only file system where the
+machine allows). The child writes one JSON result; the parent reads it as untrusted data:
 
-Run the check as a user that can't write the installed `datasurface` package (the image built
-from `Dockerfile.datasurface` does), so the child can't rewrite the parent's code either.
+1. size-capped read, `json.loads` (no pickle anywhere: a pickle could hand out classes and
+   set attributes on them);
+2. strict validation with pydantic models generated from the allow-list (`validation.py`);
+3. the content hash recomputed here (the child's claim is not trusted);
+4. objects rebuilt through the allow-listed constructors only (`codec.decode`).
+
+The child's stdout/stderr are captured apart and only ever quoted (sanitised, one line) in an
+error message; they are never part of a verdict. Everything the parent needs is imported
+before the first child runs, so a child that manages to write into the installed package
+(where it is writable) still can't change the code this process runs.
 """
 
 from __future__ import annotations
 
-import datetime
-import io
-import pickle
-import re
-import subprocess
+import json
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Imported here, before any child runs, so that the classes the unpickler hands out come from
-# code loaded before any untrusted model code executed.
-import datasurface.platforms.yellow.platform  # noqa: F401
-from datasurface.model.assignments import PlatformAssignments
-from datasurface.model.ecosystem import Ecosystem
-from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
+from datasurface.model.loader import LoadedModel, ModelLoadError
+from datasurface.model.manifest.codec import ManifestError
+from datasurface.model.manifest.document import content_hash, rebuild
+from datasurface.sandboxing import DEFAULT_TIMEOUT_SECONDS, ConfinedProcess, Confinement, Limits, SandboxError
 
-DEFAULT_TIMEOUT_SECONDS = 300
+__all__ = ["CompileOutcome", "ValueProblem", "compile_isolated", "prepare"]
 
-#: Modules whose classes may appear in a pickled model: the model package and platform models.
-_ALLOWED_MODULES = re.compile(r"datasurface\.model(\.\w+)*|datasurface\.platforms\.\w+\.platform")
-_ALLOWED_GLOBALS = {("datetime", "timedelta"): datetime.timedelta}
+#: A compiled model larger than this is refused (the sandbox model is ~14 KB).
+MAX_RESULT_BYTES = 256 * 1024**2
+_RESULT = "result.json"
 
 
-class _ModelUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str, /) -> Any:
-        if (module, name) in _ALLOWED_GLOBALS:
-            return _ALLOWED_GLOBALS[(module, name)]
-        if _ALLOWED_MODULES.fullmatch(module) and "." not in name:
-            value = super().find_class(module, name)
-            if isinstance(value, type):
-                return value
-        raise pickle.UnpicklingError(
-            f"the model uses {module}.{name}, which is not a DataSurface model class; "
-            "check-change only compares models built from datasurface.model classes"
-        )
+@dataclass(frozen=True, slots=True)
+class ValueProblem:
+    """An attribute of the model with the wrong type or range, as the child reported it."""
+
+    path: str
+    rule: str
+    message: str
 
 
-def load_isolated(model_dir: str | Path, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> LoadedModel:
-    """Load `model_dir` in a child process; raise ModelLoadError naming file:line when it fails."""
+@dataclass(slots=True)
+class CompileOutcome:
+    """Exactly one of `model` (with `document`), `problems` or `error` is set."""
+
+    folder: Path
+    confinement: Confinement
+    elapsed_seconds: float
+    model: LoadedModel | None = None
+    document: dict[str, Any] | None = None
+    problems: list[ValueProblem] = field(default_factory=list)
+    error: str = ""
+
+    def loaded(self) -> LoadedModel:
+        if self.model is None:
+            raise ModelLoadError(self.error or f"{self.folder}: the model has invalid attributes")
+        return self.model
+
+
+def prepare() -> None:
+    """Import pydantic and build the validators (~0.3 s). Done before any untrusted child
+    runs, so a child that writes into the installed package can't change this code; done
+    while the trusted base model compiles, so it costs no wall-clock time in check-change."""
+    from datasurface.model.manifest.validation import document_model
+
+    document_model()
+
+
+def _clean(text: str, limit: int = 500) -> str:
+    """One printable line: child text can't forge lines of the verdict."""
+    flat = " ".join(text.split())
+    return "".join(ch if ch.isprintable() else "?" for ch in flat)[:limit]
+
+
+def compile_isolated(
+    model_dir: str | Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    env: Mapping[str, str] | None = None,
+    trusted: bool = False,
+) -> CompileOutcome:
+    """Compile `model_dir`'s eco.py in a confined child; never raises for a bad model.
+
+    `trusted=True` (the base model of a check) lets the parent prepare its validators while
+    the child runs; for any other model they are prepared before the child starts."""
+    if not trusted:
+        prepare()
     folder = Path(model_dir)
-    with tempfile.TemporaryDirectory(prefix="datasurface-load-") as scratch:
-        out = Path(scratch) / "model.pickle"
+    with tempfile.TemporaryDirectory(prefix="datasurface-compile-") as scratch_name:
+        scratch = Path(scratch_name).resolve()
+        argv = [sys.executable, "-I", "-B", "-m", "datasurface.model.manifest.child", str(folder.resolve())]
+        argv.append(str(scratch / _RESULT))
         try:
-            child = subprocess.run(
-                [sys.executable, "-m", __name__, str(folder.resolve()), str(out)],
-                cwd=scratch,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
+            child = ConfinedProcess(argv, scratch, env=env, limits=Limits(timeout_seconds=timeout))
+        except SandboxError as exc:
+            return CompileOutcome(folder, Confinement.PROCESS, 0.0, error=f"{folder}: {exc}")
+        if trusted:
+            prepare()
+        run = child.finish()
+        outcome = CompileOutcome(folder, run.confinement, run.elapsed_seconds)
+        if run.timed_out:
+            outcome.error = (
+                f"{folder}: compiling the model took longer than {timeout:g}s and was stopped "
+                "(raise the limit with --timeout if the model is really that big)"
             )
-        except subprocess.TimeoutExpired:
-            raise ModelLoadError(f"{folder}: loading the model took longer than {timeout:.0f}s") from None
-        if not out.is_file():
-            tail = (child.stderr or child.stdout).strip().splitlines()[-3:]
-            detail = f": {' | '.join(tail)}" if tail else ""
-            raise ModelLoadError(
-                f"{folder}: loading the model ended (exit code {child.returncode}) without a result{detail}"
-            )
+            return outcome
+        result_file = scratch / _RESULT
         try:
-            result = _ModelUnpickler(io.BytesIO(out.read_bytes())).load()
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError) as exc:
-            raise ModelLoadError(f"{folder}: {exc}") from None
-    return _unpack(result, folder)
+            if result_file.is_symlink() or not result_file.is_file():
+                raise FileNotFoundError
+            if result_file.stat().st_size > MAX_RESULT_BYTES:
+                outcome.error = f"{folder}: the compiled model is larger than {MAX_RESULT_BYTES} bytes"
+                return outcome
+            text = result_file.read_bytes()
+        except OSError:
+            tail = run.output_tail()
+            outcome.error = f"{folder}: compiling the model ended (exit code {run.returncode}) without a result" + (
+                f": {_clean(tail)}" if tail else ""
+            )
+            return outcome
+    _interpret(text, outcome)
+    return outcome
 
 
-def _unpack(result: Any, folder: Path) -> LoadedModel:
-    if isinstance(result, tuple) and len(result) == 2 and result[0] == "error" and isinstance(result[1], str):
-        raise ModelLoadError(result[1])
-    if (
-        isinstance(result, tuple)
-        and len(result) == 3
-        and result[0] == "ok"
-        and isinstance(result[1], Ecosystem)
-        and isinstance(result[2], PlatformAssignments)
-    ):
-        return LoadedModel(result[1], result[2], folder)
-    raise ModelLoadError(f"{folder}: loading the model produced an unexpected result")
-
-
-def _child(model_dir: str, out_file: str) -> None:
-    """Runs in the child: load, then pickle ("ok", ecosystem, assignments) or ("error", message)."""
+def _interpret(text: bytes, outcome: CompileOutcome) -> None:
+    folder = outcome.folder
     try:
-        loaded = load_model(model_dir)
-        payload: tuple[Any, ...] = ("ok", loaded.ecosystem, loaded.assignments)
-    except ModelLoadError as exc:
-        payload = ("error", str(exc))
+        result = json.loads(text)
+    except (ValueError, RecursionError):
+        outcome.error = f"{folder}: compiling the model produced a malformed result"
+        return
+    status = result.get("status") if isinstance(result, dict) else None
+    if status == "error" and isinstance(result.get("message"), str):
+        outcome.error = _clean(result["message"], 2000)
+        return
+    if status == "invalid" and isinstance(result.get("problems"), list) and result["problems"]:
+        for item in result["problems"][:200]:
+            if isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("path", "rule", "message")):
+                rule = item["rule"] if item["rule"] in ("bad-type", "bad-value") else "bad-value"
+                outcome.problems.append(ValueProblem(_clean(item["path"]), rule, _clean(item["message"])))
+        if not outcome.problems:
+            outcome.error = f"{folder}: compiling the model produced a malformed result"
+        return
+    document = result.get("manifest") if status == "ok" else None
+    if not isinstance(document, dict):
+        outcome.error = f"{folder}: compiling the model produced an unexpected result"
+        return
+    from datasurface.model.manifest.validation import validate_document
+
     try:
-        data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:  # a model holding something unpicklable (a lambda, a socket)
-        data = pickle.dumps(("error", f"{model_dir}: the model can't be serialised for checking: {exc}"))
-    Path(out_file).write_bytes(data)
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1], sys.argv[2])
+        # Validate the document text alone (the child's JSON re-serialised: the same values).
+        validate_document(json.dumps(document), document, str(folder))
+        if document.get("sha256") != content_hash(document):
+            raise ManifestError(f"{folder}: the compiled model's content hash does not match its content")
+        eco, assignments = rebuild(document)
+    except ManifestError as exc:
+        outcome.error = _clean(str(exc), 2000)
+        return
+    except (TypeError, ValueError, RecursionError) as exc:
+        outcome.error = f"{folder}: the compiled model can't be rebuilt: {_clean(str(exc))}"
+        return
+    outcome.document = document
+    outcome.model = LoadedModel(eco, assignments, folder, str(document["sha256"]))

@@ -25,9 +25,10 @@ from datasurface.model.identifiers import (
 )
 from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.lifecycle import DeprecationStatus
-from datasurface.model.manifest.codec import check_values
 from datasurface.model.lint_transformers import lint_transformer_platforms, lint_transformers
+from datasurface.model.manifest.codec import check_values
 from datasurface.model.problems import ProblemList, path_of
+from datasurface.model.repository import Repository, repository_name_problem
 from datasurface.model.schema import Decimal
 from datasurface.model.team import Team
 from datasurface.model.triggers import CronTrigger
@@ -47,6 +48,7 @@ def lint_ecosystem(eco: Ecosystem, assignments: PlatformAssignments | None = Non
         platform.lint_platform(path_of(("Platform", platform.name)), problems)
     _lint_zones(eco, problems)
     _lint_global_uniqueness(eco, problems)
+    _lint_repositories(eco, problems)
     stores = eco.stores()
     for zone in eco.zones:
         for team in zone.teams:
@@ -117,8 +119,67 @@ def _lint_global_uniqueness(eco: Ecosystem, problems: ProblemList) -> None:
     eco_path = path_of(("Ecosystem", eco.name))
     teams = [team for zone in eco.zones for team in zone.teams]
     _check_unique(problems, eco_path, "team", (t.name for t in teams))
+    declaring: dict[str, list[str]] = {}
+    for zone in eco.zones:
+        for name in {d.name.lower() for d in zone.team_declarations}:
+            declaring.setdefault(name, []).append(zone.name)
+    for name, zones in declaring.items():
+        if len(zones) > 1:
+            problems.error(
+                "team-declared-twice",
+                eco_path,
+                f"team '{name}' is declared by zones {' and '.join(repr(z) for z in zones)}; a team name is unique "
+                "across the ecosystem (ownership is decided by team name)",
+                "rename one of the teams",
+            )
     _check_unique(problems, eco_path, "datastore", (s.name for t in teams for s in t.datastores))
     _check_unique(problems, eco_path, "workspace", (w.name for t in teams for w in t.workspaces))
+
+
+def _lint_repositories(eco: Ecosystem, problems: ProblemList) -> None:
+    """Owning repositories follow GitHub's naming rules (so no look-alike can match them) and
+    declared file patterns stay inside the model folder."""
+    eco_path = path_of(("Ecosystem", eco.name))
+    repos: list[tuple[str, Repository | None]] = [(eco_path, eco.owning_repo), (eco_path, eco.live_repo)]
+    patterns: list[tuple[str, list[str]]] = []
+    for zdecl in eco.zone_declarations:
+        where = path_of(("Ecosystem", eco.name), ("Zone", zdecl.name))
+        repos.append((where, zdecl.owning_repo))
+        patterns.append((where, zdecl.files))
+    for zone in eco.zones:
+        for tdecl in zone.team_declarations:
+            where = path_of(("Zone", zone.name), ("Team", tdecl.name))
+            repos.append((where, tdecl.owning_repo))
+            patterns.append((where, tdecl.files))
+    for where, repo in repos:
+        if repo is None:
+            continue
+        problem = repository_name_problem(repo.full_name())
+        if problem is not None:
+            problems.error(
+                "repository-name",
+                where,
+                f"repository '{repo.full_name()}' {problem}",
+                "write the repository as GitHub spells it, OWNER/NAME in ASCII",
+            )
+        branch = repo.branch_name()
+        if not branch or not branch.isprintable() or any(ch.isspace() for ch in branch):
+            problems.error(
+                "repository-branch",
+                where,
+                f"branch {branch!r} of repository '{repo.full_name()}' is empty or holds spaces or control characters",
+                "name the branch exactly as git does, e.g. main",
+            )
+    for where, declared in patterns:
+        for pattern in declared:
+            parts = pattern.replace("\\", "/").split("/")
+            if not pattern.strip() or pattern.startswith("/") or ".." in parts:
+                problems.error(
+                    "file-pattern",
+                    where,
+                    f"file pattern {pattern!r} must be a relative path inside the model folder",
+                    "use a pattern like 'teams/sales/**' or 'teams/sales_*.py'",
+                )
 
 
 def _lint_team_containers(zone: GovernanceZone, team: Team, problems: ProblemList) -> None:

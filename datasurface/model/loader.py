@@ -21,6 +21,8 @@ from datasurface.model.ecosystem import Ecosystem
 ECO_FILE = "eco.py"
 MAPPING_FILE = "dsg_platform_mapping.json"
 FACTORY = "createEcosystem"
+#: The compiled model the merge handler deploys into each model folder.
+MANIFEST_FILE = "model.json"
 MODEL_FOLDER = re.compile(r"model-(\d{10})")
 
 
@@ -38,11 +40,29 @@ class LoadedModel:
 
 
 def load_model(directory: str | Path) -> LoadedModel:
+    """The model in `directory`: its compiled `model.json` when there is one (deployed by the
+    merge handler; hash-checked, and `eco.py` is never executed), else `eco.py` run in-process
+    (a model author's working copy)."""
     folder = Path(directory)
     if not folder.is_dir():
         raise ModelLoadError(f"{folder}: model folder does not exist")
-    eco = _load_ecosystem(folder)
+    if (folder / MANIFEST_FILE).is_file():
+        return load_compiled(folder)
+    eco = load_ecosystem_file(folder)
     return LoadedModel(eco, load_assignments(folder), folder)
+
+
+def load_compiled(folder: Path) -> LoadedModel:
+    """Load `folder/model.json`; the content hash must match (see manifest/document.py)."""
+    # Imported here: the common case of a job pod, and kept off the import of this module.
+    from datasurface.model.manifest.codec import ManifestError
+    from datasurface.model.manifest.document import read_manifest
+
+    try:
+        eco, assignments, digest = read_manifest(folder / MANIFEST_FILE)
+    except ManifestError as exc:
+        raise ModelLoadError(str(exc)) from None
+    return LoadedModel(eco, assignments, folder, digest)
 
 
 def load_assignments(folder: Path) -> PlatformAssignments:
@@ -61,7 +81,9 @@ def load_assignments(folder: Path) -> PlatformAssignments:
         raise ModelLoadError(f"{mapping}: {exc}") from None
 
 
-def _load_ecosystem(folder: Path) -> Ecosystem:
+def load_ecosystem_file(folder: Path) -> Ecosystem:
+    """Execute `folder/eco.py` in this process and return its ecosystem. Only the compiler
+    child (`manifest/child.py`) and a model author's own commands should do this."""
     eco_file = folder / ECO_FILE
     if not eco_file.is_file():
         raise ModelLoadError(f"{eco_file}: missing; a model folder needs {ECO_FILE} defining {FACTORY}()")
@@ -122,9 +144,14 @@ def newest_model_dir(models_dir: str | Path) -> Path:
     if not base.is_dir():
         raise ModelLoadError(f"{base}: models folder does not exist")
     candidates = sorted(p for p in base.iterdir() if p.is_dir() and MODEL_FOLDER.fullmatch(p.name))
-    if not candidates:
-        raise ModelLoadError(f"{base}: no model-<utc seconds> folders found")
-    return candidates[-1]
+    if candidates:
+        return candidates[-1]
+    if (base / MANIFEST_FILE).is_file() or (base / ECO_FILE).is_file():
+        return base  # a model folder itself
+    raise ModelLoadError(
+        f"{base}: not a model folder (it holds no {ECO_FILE} and no compiled {MANIFEST_FILE}) and not a models "
+        "folder (it holds no model-<utc seconds> folders); pass the folder that contains eco.py"
+    )
 
 
 def model_folder_name(utc_seconds: int) -> str:

@@ -12,10 +12,15 @@ from datasurface.model.workspace import Workspace
 
 @dataclass(slots=True)
 class TeamDeclaration:
-    """The zone says a team exists and which repository alone may change it."""
+    """The zone says a team exists and which repository alone may change it.
+
+    `files`: patterns of files in the model folder the team owns besides its transformer code
+    (`"teams/sales/**"` a folder, `"teams/sales_*.py"` a glob), e.g. modules its part of the
+    model is written in. Only the zone, which writes the declaration, can grant them."""
 
     name: str
     owning_repo: Repository
+    files: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

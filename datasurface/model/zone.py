@@ -10,10 +10,14 @@ from datasurface.model.team import Team, TeamDeclaration
 
 @dataclass(slots=True)
 class GovernanceZoneDeclaration:
-    """The ecosystem says a zone exists and which repository alone may change its body."""
+    """The ecosystem says a zone exists and which repository alone may change its body.
+
+    `files`: patterns of files in the model folder the zone owns (see `TeamDeclaration.files`);
+    only the ecosystem, which writes the declaration, can grant them."""
 
     name: str
     owning_repo: Repository
+    files: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

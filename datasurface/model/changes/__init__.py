@@ -20,12 +20,14 @@ import re
 from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.changes.assignment_rules import check_assignment_moves
 from datasurface.model.changes.compatibility import check_compatibility
+from datasurface.model.changes.files import check_files
 from datasurface.model.changes.owners import Owner, Owners, Proposer
 from datasurface.model.changes.ownership import check_ownership
 from datasurface.model.changes.report import Action, ChangeProblem, ChangeReport, ObjectChange, Section
 from datasurface.model.ecosystem import Ecosystem
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import LoadedModel
+from datasurface.model.problems import Severity
 
 __all__ = [
     "Action",
@@ -35,6 +37,7 @@ __all__ = [
     "ObjectChange",
     "Section",
     "check_change",
+    "report_invalid_values",
 ]
 
 ModelVersion = LoadedModel | tuple[Ecosystem, PlatformAssignments]
@@ -43,6 +46,8 @@ _FIRST_SEGMENT = re.compile(r"(\w+) '([^']*)'")
 
 
 def check_change(base: ModelVersion, proposed: ModelVersion, repo: str, branch: str | None = None) -> ChangeReport:
+    """When both versions are `LoadedModel`s, every file of their folders is checked too
+    (`files.py`): ownership of each changed file, no links or special files."""
     base_eco, base_a = _unpack(base)
     new_eco, new_a = _unpack(proposed)
     proposer = Proposer(repo.strip(), branch)
@@ -52,6 +57,33 @@ def check_change(base: ModelVersion, proposed: ModelVersion, repo: str, branch: 
     check_ownership(base_eco, base_a, new_eco, new_a, proposer, report)
     check_compatibility(base_eco, new_eco, report)
     check_assignment_moves(base_a, new_a, owners.ecosystem(), report)
+    if isinstance(base, LoadedModel) and isinstance(proposed, LoadedModel):
+        check_files(base.directory, proposed.directory, base_eco, new_eco, proposer, report)
+    return report
+
+
+def report_invalid_values(
+    base: Ecosystem, problems: list[tuple[str, str, str]], repo: str, branch: str | None = None
+) -> ChangeReport:
+    """The report for a proposal whose objects have attributes of the wrong type or range
+    (`(path, rule, message)` each): every one is a lint error, attributed to its owner on
+    the base model. Nothing else can be compared until they are fixed."""
+    proposer = Proposer(repo.strip(), branch)
+    owners = Owners(base, base)
+    report = ChangeReport(repo.strip(), branch, base.name, base.name, roles=owners.roles_of(proposer))
+    for path, rule, message in problems:
+        owner = _owner_of_path(path, owners)
+        report.problems.append(
+            ChangeProblem(
+                Section.LINT,
+                Severity.ERROR,
+                f"lint/{rule}",
+                path,
+                f"proposed model fails lint: {message}; {owner.label()} may fix it",
+                owner.short(),
+                "use the DSL's types, e.g. DDLColumn('email', VarChar(100)), VarChar(10), Decimal(12, 2)",
+            )
+        )
     return report
 
 

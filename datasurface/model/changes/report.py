@@ -21,6 +21,7 @@ class Section(StrEnum):
     OWNERSHIP = "ownership"
     COMPATIBILITY = "compatibility"
     ASSIGNMENTS = "assignments"
+    FILES = "files"
 
 
 class Action(StrEnum):

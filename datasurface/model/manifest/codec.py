@@ -135,7 +135,9 @@ class _Encoder:
         self.issues = issues
         self.stack: set[int] = set()
 
-    def bad(self, path: tuple[str, ...], where: str, value: object, hint: Any, why: str = "", *, typed: bool = True) -> None:
+    def bad(
+        self, path: tuple[str, ...], where: str, value: object, hint: Any, why: str = "", *, typed: bool = True
+    ) -> None:
         message = f"{where} is {describe(value)}, expected {expected(hint)}{why}"
         if self.issues is None:
             raise ManifestError(f"{show_path(path)}: {message}")
@@ -217,7 +219,7 @@ class _Encoder:
             assert isinstance(value, int | float)
             return float(value)
         if hint is str:
-            return str.__str__(value)  # type: ignore[arg-type]
+            return str.__str__(value)
         return value
 
 

@@ -21,11 +21,13 @@ from typing import Any
 
 from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.ecosystem import Ecosystem
+from datasurface.model.loader import MANIFEST_FILE
 from datasurface.model.manifest.codec import ManifestError, decode, encode
+
+__all__ = ["FORMAT", "MANIFEST_FILE", "VERSION", "build_document", "parse", "read_manifest", "rebuild"]
 
 FORMAT = "datasurface-model"
 VERSION = 1
-MANIFEST_FILE = "model.json"
 _HEADER = ("format", "version", "sha256")
 
 
