@@ -286,6 +286,10 @@ def _user_process_count() -> int:
     return count
 
 
+#: Confined children currently running (several may run at once): never strays of each other.
+_LIVE: set[int] = set()
+
+
 def _kill_tree(process: subprocess.Popen[bytes], before: set[int]) -> int:
     """Kill the child's process group and every orphan re-parented to us; reap them all."""
     killed = 0
@@ -296,7 +300,7 @@ def _kill_tree(process: subprocess.Popen[bytes], before: set[int]) -> int:
     process.wait()
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
-        strays = _children_of(os.getpid()) - before - {process.pid}
+        strays = _children_of(os.getpid()) - before - _LIVE - {process.pid}
         if not strays:
             break
         for pid in strays:
@@ -374,6 +378,7 @@ class ConfinedProcess:
                     preexec_fn=_limiter(self.limits),
                     close_fds=True,
                 )
+                _LIVE.add(self.process.pid)
             except OSError as exc:
                 self._outdir.cleanup()
                 raise SandboxError(f"could not start the confined child ({self.level.value}): {exc}") from None
@@ -386,7 +391,10 @@ class ConfinedProcess:
             self.process.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
             timed_out = True
-        killed = _kill_tree(self.process, self._before)
+        try:
+            killed = _kill_tree(self.process, self._before)
+        finally:
+            _LIVE.discard(self.process.pid)
         try:
             notes = (
                 [] if self._subreaper else ["could not become a child subreaper: detached grandchildren may survive"]

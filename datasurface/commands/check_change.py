@@ -10,11 +10,12 @@ import click
 
 from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option
 from datasurface.commands.compile import timeout_option
-from datasurface.commands.isolated_load import CompileOutcome, compile_isolated
+from datasurface.commands.isolated_load import CompileOutcome, prepare, start_compile
 from datasurface.model.changes import ChangeReport, Section, check_change, report_invalid_values
 from datasurface.model.changes.files import refuse_links, scan
 from datasurface.model.changes.owners import Proposer
 from datasurface.model.repository import repository_name_problem
+from datasurface.sandboxing import Confinement
 
 _TITLES = {
     Section.LINT: "Lint of the proposed model",
@@ -79,26 +80,34 @@ def check_change_command(
     base_path, proposed_path = Path(base_dir), Path(proposed_dir)
     if proposed_path.is_symlink():
         _load_error("proposed", f"{proposed_dir}: the model folder is a symbolic link; pass the folder itself", as_json)
-    # Base first: it is trusted, and compiling it before any proposed code runs means the
-    # proposal can't have touched it.
-    base = compile_isolated(base_path, timeout=timeout, trusted=True)
-    if base.model is None:
-        _load_error("base", base.error or _first_problem(base), as_json)
-    extra: dict[str, Any] = {"confinement": base.confinement.value, "base_hash": base.model.model_hash}
     # Links and special files are refused before the proposal's code runs at all (a FIFO
     # named eco.py would block; a link may point anywhere).
     entries = scan(proposed_path)
-    links = ChangeReport(repo, branch, base.model.ecosystem.name, "?")
-    if refuse_links(entries, Proposer(repo, branch), base.model.ecosystem, links):
+    has_links = any(entry.problem for entry in entries.values())
+    # Base first: it is trusted. The proposal's child may run at the same time only when the
+    # file system is read-only to it (it could otherwise rewrite the base before it is read,
+    # or the installed package before this process has imported all it needs).
+    pending_base = start_compile(base_path, timeout=timeout)
+    parallel = pending_base.child is not None and pending_base.child.level is not Confinement.PROCESS
+    pending_proposed = start_compile(proposed_path, timeout=timeout) if parallel and not has_links else None
+    prepare()
+    base = pending_base.finish()
+    if base.model is None:
+        if pending_proposed is not None:
+            pending_proposed.finish()
+        _load_error("base", base.error or _first_problem(base), as_json)
+    extra: dict[str, Any] = {"confinement": base.confinement.value, "base_hash": base.model.model_hash}
+    if has_links:
+        links = ChangeReport(repo, branch, base.model.ecosystem.name, "?")
+        refuse_links(entries, Proposer(repo, branch), base.model.ecosystem, links)
         _finish(links, base_dir, proposed_dir, extra, as_json)
-    proposed = compile_isolated(proposed_path, timeout=timeout)
+    proposed = (pending_proposed or start_compile(proposed_path, timeout=timeout)).finish()
     if proposed.error:
         _load_error("proposed", proposed.error, as_json)
     if proposed.model is None:
         problems = [(p.path, p.rule, p.message) for p in proposed.problems]
-        _finish(
-            report_invalid_values(base.model.ecosystem, problems, repo, branch), base_dir, proposed_dir, extra, as_json
-        )
+        report = report_invalid_values(base.model.ecosystem, problems, repo, branch)
+        _finish(report, base_dir, proposed_dir, extra, as_json)
     extra["proposed_hash"] = proposed.model.model_hash
     report = check_change(base.model, proposed.model, repo, branch)
     _finish(report, base_dir, proposed_dir, extra, as_json)

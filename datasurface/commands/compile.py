@@ -8,6 +8,7 @@ instead of executing `eco.py` again. See howto/HOWTO_Governance.md, "Threat mode
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,7 @@ timeout_option = click.option(
 
 
 @click.command("compile")
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False), required=False)
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None, help="Where to write the JSON.")
 @click.option(
     "--env",
@@ -41,7 +42,7 @@ timeout_option = click.option(
 @timeout_option
 @json_option
 def compile_command(
-    model_dir: str, out: str | None, env_names: tuple[str, ...], schema: bool, timeout: float, as_json: bool
+    model_dir: str | None, out: str | None, env_names: tuple[str, ...], schema: bool, timeout: float, as_json: bool
 ) -> None:
     """Compile the model in MODEL_DIR into a compiled model (default: MODEL_DIR/model.json).
 
@@ -55,11 +56,11 @@ def compile_command(
 
         click.echo(json.dumps(json_schema(), indent=2))
         sys.exit(EXIT_OK)
+    if model_dir is None:
+        fail("give the MODEL_DIR to compile (or --schema)")
     refused = [n for n in env_names if is_secret_name(n)]
     if refused:
         fail(f"--env {', '.join(refused)}: looks like a credential; credentials are never passed to model code")
-    import os
-
     passed = {n: os.environ[n] for n in env_names if n in os.environ}
     outcome = compile_isolated(model_dir, timeout=timeout, env=passed)
     if outcome.document is None:

@@ -32,7 +32,7 @@ from datasurface.model.manifest.codec import ManifestError
 from datasurface.model.manifest.document import content_hash, rebuild
 from datasurface.sandboxing import DEFAULT_TIMEOUT_SECONDS, ConfinedProcess, Confinement, Limits, SandboxError
 
-__all__ = ["CompileOutcome", "ValueProblem", "compile_isolated", "prepare"]
+__all__ = ["CompileOutcome", "PendingCompile", "ValueProblem", "compile_isolated", "prepare", "start_compile"]
 
 #: A compiled model larger than this is refused (the sandbox model is ~14 KB).
 MAX_RESULT_BYTES = 256 * 1024**2
@@ -67,18 +67,82 @@ class CompileOutcome:
 
 
 def prepare() -> None:
-    """Import pydantic and build the validators (~0.3 s). Done before any untrusted child
+    """Import pydantic-core and build the validator. Done before any untrusted child
     runs, so a child that writes into the installed package can't change this code; done
     while the trusted base model compiles, so it costs no wall-clock time in check-change."""
-    from datasurface.model.manifest.validation import document_model
+    from datasurface.model.manifest.validation import document_validator
 
-    document_model()
+    document_validator()
 
 
 def _clean(text: str, limit: int = 500) -> str:
     """One printable line: child text can't forge lines of the verdict."""
     flat = " ".join(text.split())
     return "".join(ch if ch.isprintable() else "?" for ch in flat)[:limit]
+
+
+class PendingCompile:
+    """A compile whose child is running; `finish()` waits for it and reads its result."""
+
+    def __init__(self, model_dir: str | Path, *, timeout: float, env: Mapping[str, str] | None) -> None:
+        self.folder = Path(model_dir)
+        self.timeout = timeout
+        self._scratch = tempfile.TemporaryDirectory(prefix="datasurface-compile-")
+        self.scratch = Path(self._scratch.name).resolve()
+        argv = [sys.executable, "-I", "-B", "-m", "datasurface.model.manifest.child", str(self.folder.resolve())]
+        argv.append(str(self.scratch / _RESULT))
+        self.child: ConfinedProcess | None = None
+        self.start_error = ""
+        try:
+            self.child = ConfinedProcess(argv, self.scratch, env=env, limits=Limits(timeout_seconds=timeout))
+        except SandboxError as exc:
+            self.start_error = f"{self.folder}: {exc}"
+
+    def finish(self) -> CompileOutcome:
+        try:
+            return self._finish()
+        finally:
+            self._scratch.cleanup()
+
+    def _finish(self) -> CompileOutcome:
+        folder = self.folder
+        if self.child is None:
+            return CompileOutcome(folder, Confinement.PROCESS, 0.0, error=self.start_error)
+        run = self.child.finish()
+        outcome = CompileOutcome(folder, run.confinement, run.elapsed_seconds)
+        if run.timed_out:
+            outcome.error = (
+                f"{folder}: compiling the model took longer than {self.timeout:g}s and was stopped "
+                "(raise the limit with --timeout if the model is really that big)"
+            )
+            return outcome
+        result_file = self.scratch / _RESULT
+        try:
+            if result_file.is_symlink() or not result_file.is_file():
+                raise FileNotFoundError
+            if result_file.stat().st_size > MAX_RESULT_BYTES:
+                outcome.error = f"{folder}: the compiled model is larger than {MAX_RESULT_BYTES} bytes"
+                return outcome
+            text = result_file.read_bytes()
+        except OSError:
+            tail = run.output_tail()
+            outcome.error = f"{folder}: compiling the model ended (exit code {run.returncode}) without a result" + (
+                f": {_clean(tail)}" if tail else ""
+            )
+            return outcome
+        prepare()
+        _interpret(text, outcome)
+        return outcome
+
+
+def start_compile(
+    model_dir: str | Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    env: Mapping[str, str] | None = None,
+) -> PendingCompile:
+    """Start compiling `model_dir` in a confined child; `finish()` the result."""
+    return PendingCompile(model_dir, timeout=timeout, env=env)
 
 
 def compile_isolated(
@@ -94,41 +158,9 @@ def compile_isolated(
     the child runs; for any other model they are prepared before the child starts."""
     if not trusted:
         prepare()
-    folder = Path(model_dir)
-    with tempfile.TemporaryDirectory(prefix="datasurface-compile-") as scratch_name:
-        scratch = Path(scratch_name).resolve()
-        argv = [sys.executable, "-I", "-B", "-m", "datasurface.model.manifest.child", str(folder.resolve())]
-        argv.append(str(scratch / _RESULT))
-        try:
-            child = ConfinedProcess(argv, scratch, env=env, limits=Limits(timeout_seconds=timeout))
-        except SandboxError as exc:
-            return CompileOutcome(folder, Confinement.PROCESS, 0.0, error=f"{folder}: {exc}")
-        if trusted:
-            prepare()
-        run = child.finish()
-        outcome = CompileOutcome(folder, run.confinement, run.elapsed_seconds)
-        if run.timed_out:
-            outcome.error = (
-                f"{folder}: compiling the model took longer than {timeout:g}s and was stopped "
-                "(raise the limit with --timeout if the model is really that big)"
-            )
-            return outcome
-        result_file = scratch / _RESULT
-        try:
-            if result_file.is_symlink() or not result_file.is_file():
-                raise FileNotFoundError
-            if result_file.stat().st_size > MAX_RESULT_BYTES:
-                outcome.error = f"{folder}: the compiled model is larger than {MAX_RESULT_BYTES} bytes"
-                return outcome
-            text = result_file.read_bytes()
-        except OSError:
-            tail = run.output_tail()
-            outcome.error = f"{folder}: compiling the model ended (exit code {run.returncode}) without a result" + (
-                f": {_clean(tail)}" if tail else ""
-            )
-            return outcome
-    _interpret(text, outcome)
-    return outcome
+    pending = start_compile(model_dir, timeout=timeout, env=env)
+    prepare()
+    return pending.finish()
 
 
 def _interpret(text: bytes, outcome: CompileOutcome) -> None:
