@@ -168,6 +168,7 @@ def status_command(model_dir: str, platform: str, stream: str, as_json: bool) ->
     except (CredentialError, SQLAlchemyError) as exc:
         fail(f"Platform '{platform}' / Stream '{stream}': {str(exc).splitlines()[0]}")
     data = batch_json(platform, stream, batch)
+    data["model_hash"] = ctx.model.model_hash  # the compiled model.json this ran with (None: eco.py)
     if as_json:
         echo_json(data)
     elif batch is None:

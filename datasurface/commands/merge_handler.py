@@ -58,7 +58,10 @@ def merge_handler_command(
     if as_json:
         echo_json(result.to_json())
     else:
-        click.echo(f"deployed {result.model_folder} (commit {result.commit[:12] or 'unknown'})")
+        click.echo(
+            f"deployed {result.model_folder} (commit {result.commit[:12] or 'unknown'}, "
+            f"model sha256 {result.model_hash or 'unknown'})"
+        )
         for p in result.platforms:
             data = p.to_json()
             click.echo(

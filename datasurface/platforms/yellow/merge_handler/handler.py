@@ -1,8 +1,10 @@
 """The merge handler: deploy the model at the head of a branch.
 
     clone (hidden folder) -> same commit as the newest folder? reuse it
-                          -> load + lint: refused if it doesn't lint (folder removed, nothing
-                             in any database touched, the previous folder stays newest)
+                          -> compile eco.py once in a confined child into model.json (with
+                             its content hash), load that, lint: refused if it doesn't compile
+                             or lint (folder removed, nothing in any database touched, the
+                             previous folder stays newest)
                           -> publish as model-{utc_seconds:010d} (atomic rename)
     per Yellow platform   -> DAG config rows (streams and transformers) synced in one
                              transaction, then views reconciled
@@ -30,8 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from datasurface.errors import DataSurfaceError
 from datasurface.model.credential import Credential, CredentialType
 from datasurface.model.lint import lint_ecosystem
-from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
-from datasurface.model.problems import Problem
+from datasurface.model.loader import MANIFEST_FILE, LoadedModel, ModelLoadError, load_model
+from datasurface.model.problems import Problem, Severity
 
 from ..connections import CredentialError, engine_for
 from ..platform import YellowDataPlatform
@@ -103,6 +105,8 @@ class MergeHandlerResult:
     new_folder: bool
     platforms: list[PlatformSync]
     pruned: list[Path]
+    #: The content hash of the deployed compiled model (`model.json`): what jobs and DAGs run.
+    model_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -116,6 +120,7 @@ class MergeHandlerResult:
             "new_folder": self.new_folder,
             "platforms": [p.to_json() for p in self.platforms],
             "pruned": [str(p) for p in self.pruned],
+            "model_hash": self.model_hash,
             "ok": self.ok,
         }
 
@@ -154,9 +159,9 @@ def run_merge_handler(
             say(f"commit {commit[:12]} is already deployed as {folders[-1].name}; re-syncing it")
             shutil.rmtree(incoming, ignore_errors=True)
             folder, new_folder = folders[-1], False
-            model = _load_and_lint(folder, say)
+            model = _load_and_lint(folder, say, source)
         else:
-            model = _load_and_lint(incoming, say)
+            model = _load_and_lint(incoming, say, source)
             folder, new_folder = publish(incoming, base, int(clock().timestamp())), True
             say(f"published commit {commit[:12] or '?'} as {folder}")
     except GitError as exc:
@@ -169,7 +174,7 @@ def run_merge_handler(
     removed = prune(base, keep)
     for old in removed:
         say(f"pruned {old.name}")
-    return MergeHandlerResult(folder, commit, new_folder, synced, removed)
+    return MergeHandlerResult(folder, commit, new_folder, synced, removed, model.model_hash or "")
 
 
 def _token(repo: str, base: Path, explicit: str | None, env: Mapping[str, str]) -> str | None:
@@ -206,7 +211,27 @@ def _deployed_git_credential(base: Path) -> str | None:
     return names.pop() if names else None
 
 
-def _load_and_lint(folder: Path, say: Progress) -> LoadedModel:
+def _compile(folder: Path, env: Mapping[str, str], say: Progress) -> None:
+    """Run the folder's eco.py once, confined, and write the compiled model.json into it.
+
+    Always recompiled, never trusted from the clone: a `model.json` committed to the
+    repository (check-change refuses one) is overwritten. `DATASURFACE_*` configuration
+    variables reach eco.py (host names and the like); credential-like names never do."""
+    from datasurface.commands.isolated_load import compile_isolated
+    from datasurface.model.manifest.document import write_manifest
+
+    config = {k: v for k, v in env.items() if k.startswith("DATASURFACE_")}
+    outcome = compile_isolated(folder, env=config)
+    if outcome.document is None:
+        problems = [Problem(Severity.ERROR, p.path, p.message, "", p.rule) for p in outcome.problems]
+        detail = outcome.error or f"{len(problems)} attribute(s) have the wrong type or range"
+        raise ModelRefused(f"the model does not compile: {detail}", problems)
+    write_manifest(folder / MANIFEST_FILE, outcome.document)
+    say(f"compiled {folder.name}/{MANIFEST_FILE} sha256 {outcome.document['sha256']} ({outcome.confinement.value})")
+
+
+def _load_and_lint(folder: Path, say: Progress, env: Mapping[str, str] | None = None) -> LoadedModel:
+    _compile(folder, os.environ if env is None else env, say)
     try:
         model = load_model(folder)
     except ModelLoadError as exc:

@@ -1,6 +1,7 @@
 """The models folder: `model-{utc_seconds:010d}` folders, published atomically, pruned.
 
-Jobs and the DAG factory always read the newest `model-*` folder (`loader.newest_model_dir`),
+Jobs and the DAG factory always read the newest `model-*` folder (`loader.newest_model_dir`) and
+in it the compiled `model.json` the merge handler wrote (never re-executing `eco.py`),
 so a folder must be complete and lint-clean before its name appears: the merge handler
 clones into a hidden `.incoming-*` folder in the same models folder (same file system, so
 `os.rename` is atomic), lints it there, and only then renames it.
