@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,9 +12,10 @@ import click
 from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option
 from datasurface.commands.compile import timeout_option
 from datasurface.commands.isolated_load import CompileOutcome, prepare, start_compile
-from datasurface.model.changes import ChangeReport, Section, check_change, report_invalid_values
+from datasurface.model.changes import ChangeProblem, ChangeReport, Section, check_change, report_invalid_values
 from datasurface.model.changes.files import refuse_links, scan
 from datasurface.model.changes.owners import Proposer
+from datasurface.model.problems import Severity
 from datasurface.model.repository import repository_name_problem
 from datasurface.sandboxing import Confinement
 
@@ -26,11 +28,16 @@ _TITLES = {
 }
 
 
+_SHAPE = re.compile(r"[^/\s]+/[^/\s]+")
+
+
 def _check_repo(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Not OWNER/NAME at all is a usage error (exit 2). A name breaking GitHub's rules (a
+    look-alike such as the Kelvin sign for 'k') is an attempt, refused in the report (exit 1):
+    such a name never matches any declared repository."""
     value = value.strip()
-    problem = repository_name_problem(value)
-    if problem is not None:
-        raise click.BadParameter(f"expected OWNER/NAME as GitHub spells it: {value!r} {problem}")
+    if not _SHAPE.fullmatch(value):
+        raise click.BadParameter(f"expected OWNER/NAME, got {value!r}")
     return value
 
 
@@ -128,6 +135,21 @@ def _load_error(which: str, message: str, as_json: bool) -> NoReturn:
 
 
 def _finish(report: ChangeReport, base_dir: str, proposed_dir: str, extra: dict[str, Any], as_json: bool) -> NoReturn:
+    problem = repository_name_problem(report.repo)
+    if problem is not None:
+        report.problems.insert(
+            0,
+            ChangeProblem(
+                Section.OWNERSHIP,
+                Severity.ERROR,
+                "ownership/repository-name",
+                f"Repository {report.repo!r}",
+                f"the proposing repository {problem}, so it is none of the declared repositories and may change "
+                "nothing (names are compared ignoring ASCII case only; look-alike characters never match)",
+                "the owner of each changed object",
+                "open the pull request from the declared repository, spelled in ASCII",
+            ),
+        )
     if as_json:
         echo_json({"base_dir": base_dir, "proposed_dir": proposed_dir, **extra, **report.to_json()})
     else:
