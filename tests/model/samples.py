@@ -44,7 +44,7 @@ def sample_instances() -> list[object]:
     team_repo = m.GitHubRepository("acme/team", "dev")
     team = m.Team("team", [store], [ws], [source], "docs")
     zone = m.GovernanceZone(
-        "zone", [m.TeamDeclaration("team", team_repo)], [team], m.ZonePolicies(["p"], ["src"]), "docs"
+        "zone", [m.TeamDeclaration("team", team_repo, ["team/**"])], [team], m.ZonePolicies(["p"], ["src"]), "docs"
     )
     platform = YellowDataPlatform(
         "p",
@@ -64,7 +64,7 @@ def sample_instances() -> list[object]:
         "eco",
         m.GitHubRepository("acme/eco", "main"),
         m.LocalGitRepository("acme/live", "/tmp/x", "b"),
-        [m.GovernanceZoneDeclaration("zone", m.GitHubRepository("acme/zone", "z"))],
+        [m.GovernanceZoneDeclaration("zone", m.GitHubRepository("acme/zone", "z"), ["zone/*.py"])],
         [zone],
         [platform],
         "docs",
@@ -94,7 +94,7 @@ def sample_instances() -> list[object]:
         team_repo,
         m.LocalGitRepository("acme/local", "/p", "b"),
         m.Repository(),
-        m.TeamDeclaration("team", team_repo),
+        m.TeamDeclaration("team", team_repo, ["team/**"]),
         team,
         zone,
         zone.policies,

@@ -149,3 +149,15 @@ def test_newest_model_dir_errors(tmp_path: Path) -> None:
         newest_model_dir(tmp_path)
     with pytest.raises(ModelLoadError, match="does not exist"):
         newest_model_dir(tmp_path / "missing")
+
+
+def test_a_folder_without_eco_py_or_model_json_says_so(tmp_path: Path) -> None:
+    """Issue 14: `--model` on such a folder must not talk about model-<seconds> folders only."""
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ModelLoadError, match=r"holds no eco\.py and no compiled model\.json"):
+        newest_model_dir(tmp_path)
+
+
+def test_a_folder_with_a_compiled_model_is_a_model_folder(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("{}")
+    assert newest_model_dir(tmp_path) == tmp_path
