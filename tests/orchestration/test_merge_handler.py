@@ -138,3 +138,26 @@ def test_unreachable_merge_database_is_reported_per_platform(stack: Stack, tmp_p
     assert model_folders(models) == [result.model_folder]  # the model itself is deployed; the next run retries
     with stack.merge.connect() as conn:
         assert conn.execute(text("SELECT to_regclass(:t)"), {"t": naming.config_table("YellowLive")}).scalar() is None
+
+
+def test_the_compiled_model_is_deployed_with_its_hash_and_a_committed_one_is_overwritten(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """What was checked is what runs: jobs and DAGs load the handler's model.json, never eco.py."""
+    from datasurface.model.loader import load_model
+    from tests.orchestration.model_repo import commit
+
+    repo = init_repo(tmp_path / "eco-repo")
+    (repo / "model.json").write_text('{"format": "datasurface-model", "version": 1, "forged": true}')
+    commit(repo, "a forged compiled model")
+    models = tmp_path / "models"
+    lines: list[str] = []
+    result = run_merge_handler(str(repo), "main", models, env={"PATH": "/usr/bin:/bin"}, progress=lines.append)
+    deployed = result.model_folder / "model.json"
+    document = json.loads(deployed.read_text())
+    assert "forged" not in document and document["sha256"] == result.model_hash
+    assert result.to_json()["model_hash"] == result.model_hash
+    assert any(f"sha256 {result.model_hash}" in line for line in lines)
+    (result.model_folder / "eco.py").write_text("raise SystemExit('eco.py must not run in production')\n")
+    loaded = load_model(result.model_folder)
+    assert loaded.model_hash == result.model_hash and loaded.ecosystem.platform("YellowLive") is not None
