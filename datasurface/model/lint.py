@@ -27,7 +27,7 @@ from datasurface.model.ingestion import SQLSnapshotIngestion
 from datasurface.model.lifecycle import DeprecationStatus
 from datasurface.model.lint_transformers import lint_transformer_platforms, lint_transformers
 from datasurface.model.problems import ProblemList, path_of
-from datasurface.model.schema import Char, Decimal, VarChar
+from datasurface.model.schema import Char, DDLColumn, Decimal, VarChar
 from datasurface.model.team import Team
 from datasurface.model.triggers import CronTrigger
 from datasurface.model.workspace import Workspace
@@ -206,6 +206,8 @@ def _lint_dataset(spath: str, dataset: Dataset, problems: ProblemList) -> None:
                 "rename the column",
             )
         ctype = col.type
+        if col.allow_lossy:
+            _lint_lossy(f"{dpath} / Column '{name}'", col, name in schema.primary_key, problems)
         if isinstance(ctype, VarChar | Char) and ctype.length <= 0:
             problems.error(
                 "bad-type", f"{dpath} / Column '{name}'", f"{ctype.sql()} needs a positive length", "set a length"
@@ -241,6 +243,30 @@ def _lint_dataset(spath: str, dataset: Dataset, problems: ProblemList) -> None:
                 "declare it with nullable=False",
             )
     _check_unique(problems, dpath, "primary key column", schema.primary_key)
+
+
+def _lint_lossy(cpath: str, col: DDLColumn, is_key: bool, problems: ProblemList) -> None:
+    """`allow_lossy` explained: by default a source value that doesn't fit the column's type
+    exactly fails its batch; with the option the platform converts it (truncates, rounds,
+    drops a time zone) and history keeps the converted value as if the source had held it."""
+    if is_key:
+        problems.error(
+            "lossy-primary-key",
+            cpath,
+            "allow_lossy=True on a primary key column: two source keys could convert to the same value "
+            "and be merged as one row",
+            "remove allow_lossy from the key column, or give it a type that holds the source's keys",
+        )
+        return
+    problems.warning(
+        "lossy-column",
+        cpath,
+        f"allow_lossy=True: source values that don't fit {col.type.sql()} are converted (strings truncated, "
+        "numbers rounded, time zones dropped) instead of failing the batch; live tables and forensic history "
+        "then hold values the source never had",
+        "remove allow_lossy to have such values fail the batch (naming the column and a key), "
+        "or widen the column's type",
+    )
 
 
 # -- consumers ---------------------------------------------------------------------------------

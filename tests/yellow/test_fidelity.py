@@ -187,3 +187,35 @@ def test_unchanged_types_are_copied_without_a_cast(pg_engine: Engine) -> None:
     assert conv.value_sql('"v"') == '"v"'
     wider = conversion(0, DDLColumn("v", VarChar(20)), "character varying(100)")
     assert "CASE" in wider.value_sql('"v"')
+
+
+def test_lint_explains_allow_lossy() -> None:
+    from datasurface.model.lint import lint_ecosystem
+    from tests.model.builders import valid_bundle
+
+    bundle = valid_bundle()
+    name_col = bundle.dataset.schema.column("name")
+    assert name_col is not None
+    name_col.allow_lossy = True
+    problems = lint_ecosystem(bundle.eco, bundle.assignments)
+    assert not problems.has_errors()
+    (warning,) = problems.warnings
+    assert warning.rule == "lossy-column" and warning.path.endswith("Column 'name'")
+    assert "VARCHAR(50)" in warning.message and "truncated" in warning.message and "allow_lossy" in warning.hint
+
+    key_col = bundle.dataset.schema.column("id")
+    assert key_col is not None
+    key_col.allow_lossy = True
+    problems = lint_ecosystem(bundle.eco, bundle.assignments)
+    assert [p.rule for p in problems.errors] == ["lossy-primary-key"]
+
+
+def test_allow_lossy_changes_the_schema_fingerprint_only_when_set() -> None:
+    plain = DDLTable([DDLColumn("id", Integer(), nullable=False), DDLColumn("v", VarChar(5))], ["id"])
+    lossy = DDLTable([DDLColumn("id", Integer(), nullable=False), DDLColumn("v", VarChar(5), allow_lossy=True)], ["id"])
+    # A fingerprint from before the option existed (names, types, nullability, key) is unchanged.
+    import hashlib
+
+    before = hashlib.sha256(b"id:INTEGER:NN|v:VARCHAR(5):N|PK:id").hexdigest()[:16]
+    assert plain.fingerprint() == before
+    assert lossy.fingerprint() != before

@@ -44,6 +44,7 @@ __all__ = [
     "BatchStatus",
     "DatasetCheckpoint",
     "DatasetState",
+    "batch_table_exists",
     "commit_batch",
     "create_batch_tables",
     "current_batch",
@@ -51,6 +52,7 @@ __all__ = [
     "get_batch",
     "last_committed_batch_id",
     "mark_ingested",
+    "mark_not_point_in_time",
     "record_checkpoint",
     "reset_batch",
     "start_batch",
@@ -80,6 +82,9 @@ class DatasetCheckpoint(BaseModel):
     done: bool = False
     last_key: list[Any] | None = None  # `staging.key_to_json` form
     rows: int = 0  # rows staged so far
+    # The source snapshot (a token per run's read transaction) the rows were read in: a
+    # point-in-time batch re-reads datasets staged in another snapshot.
+    snapshot: str | None = None
 
 
 class DatasetState(BaseModel):
@@ -97,6 +102,9 @@ class BatchState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     datasets: dict[str, DatasetState] = Field(default_factory=dict)
+    # False once the batch's ingestion spans runs (KEEP_WORKING): its datasets were read in
+    # more than one source snapshot, so the batch is not one point in time.
+    point_in_time: bool = True
 
     @classmethod
     def frozen(cls, schema_hashes: Mapping[str, str]) -> BatchState:
@@ -288,6 +296,24 @@ def record_checkpoint(
         {"ds": dataset, "cp": checkpoint.model_dump_json()},
         states=(BatchStatus.STARTED,),
     )
+
+
+def mark_not_point_in_time(conn: Connection, platform: str, stream: str, batch_id: int) -> None:
+    """Record that the open batch's ingestion spans runs (several source snapshots)."""
+    _update_open(
+        conn,
+        platform,
+        stream,
+        batch_id,
+        "mark it not point-in-time",
+        "batch_state = jsonb_set(batch_state, ARRAY['point_in_time'], 'false'::jsonb, true)",
+        {},
+    )
+
+
+def batch_table_exists(conn: Connection, platform: str) -> bool:
+    """Does the platform's batch table exist? (a read: `job status` never creates it)"""
+    return conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": _t(platform)}).scalar_one() is True
 
 
 def mark_ingested(conn: Connection, platform: str, stream: str, batch_id: int) -> None:
