@@ -36,7 +36,7 @@ def test_a_batch_that_spans_runs_is_recorded_as_not_point_in_time(stack: Stack) 
     load_source(stack, [customer(i) for i in range(1, 6)], [address(i, i) for i in range(1, 6)])
     first = stack.run("YellowLive", max_rows=2, chunk_rows=2)
     assert first.outcome is JobOutcome.KEEP_WORKING
-    outcomes = [first.outcome]
+    outcomes: list[JobOutcome] = [first.outcome]
     while outcomes[-1] is JobOutcome.KEEP_WORKING:
         outcomes.append(stack.run("YellowLive", max_rows=2, chunk_rows=2).outcome)
     status = json.loads(stack.job("status", "YellowLive", "--json").stdout)
