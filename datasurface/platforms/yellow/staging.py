@@ -188,10 +188,10 @@ class ChunkError(DataSurfaceError):
 
 
 def describe_range(table: DDLTable, after_key: KeyValues | None, upper: KeyValues | None) -> str:
-    """``keys (id)=(5) exclusive to (9) inclusive``-style text for a chunk's key range."""
+    """``key (id) range after (5) up to (9)``: the chunk's key range, for messages."""
     cols = ", ".join(table.primary_key)
-    low = "the first key" if after_key is None else f"after ({', '.join(repr(v) for v in after_key)})"
-    high = "the last key" if upper is None else f"up to ({', '.join(repr(v) for v in upper)})"
+    low = "from the first key" if after_key is None else f"after ({', '.join(repr(v) for v in after_key)})"
+    high = "to the end" if upper is None else f"up to ({', '.join(repr(v) for v in upper)})"
     return f"key ({cols}) range {low} {high}"
 
 
