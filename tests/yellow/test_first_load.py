@@ -54,7 +54,7 @@ def test_first_load_equals_source_with_indexes_and_versions(pg_engine: Engine) -
     # The all-columns hash is the same as the diff path stores: an unchanged second batch
     # changes nothing.
     with pg_engine.connect() as conn:
-        hashes = dict(conn.execute(text(f"SELECT id, {q(ALL_HASH)} FROM {q(h.live)}")).all())
+        hashes: dict[Any, Any] = dict(conn.execute(text(f"SELECT id, {q(ALL_HASH)} FROM {q(h.live)}")).all())
     h.run_batch([row(i, None if i % 3 == 0 else str(i), k2="" if i % 2 else "b") for i in range(1, 11)])
     assert h.last_counts is not None and h.last_counts.updated == 0 and h.last_counts.inserted == 0
     with pg_engine.connect() as conn:
