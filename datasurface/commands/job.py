@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 import time
@@ -15,12 +16,13 @@ from datasurface.model.loader import ModelLoadError
 from datasurface.platforms.yellow import naming
 from datasurface.platforms.yellow.batch_metadata import (
     BatchRecord,
+    batch_table_exists,
     create_batch_tables,
     current_batch,
     reset_batch,
 )
-from datasurface.platforms.yellow.connections import CredentialError
-from datasurface.platforms.yellow.job import JobBudget, JobError, JobOutcome, StreamJob
+from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError
+from datasurface.platforms.yellow.job import JobBudget, JobError, JobOutcome, SourceMissingError, StreamJob
 from datasurface.platforms.yellow.stream_context import StreamContext, StreamLookupError, load_stream
 
 
@@ -98,9 +100,15 @@ def run_command(
             views=ctx.view_specs(),
         )
         result = job.run()
-    except CredentialError as exc:
+    except SourceMissingError as exc:
+        if ctx.transformer_workspace is not None:
+            fail(
+                f"{exc}. The stream's tables are written by the DataTransformer of workspace "
+                f"'{ctx.transformer_workspace}': run `datasurface transformer run --model {model_dir} "
+                f"--platform {platform} --workspace {ctx.transformer_workspace}` first"
+            )
         fail(str(exc))
-    except JobError as exc:
+    except (CredentialError, ConnectionFailedError, JobError) as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:
         fail(f"Platform '{platform}' / Stream '{stream}': database error: {str(exc).splitlines()[0]}")
@@ -129,6 +137,11 @@ def run_command(
     sys.exit(EXIT_KEEP_WORKING if outcome is JobOutcome.KEEP_WORKING else EXIT_OK)
 
 
+def _utc(at: dt.datetime) -> str:
+    """ISO 8601 in UTC, whatever the database session's time zone."""
+    return at.astimezone(dt.UTC).isoformat()
+
+
 def batch_json(platform: str, stream: str, batch: BatchRecord | None) -> dict[str, Any]:
     if batch is None:
         return {"platform": platform, "stream": stream, "batch_id": None, "state": None}
@@ -138,8 +151,10 @@ def batch_json(platform: str, stream: str, batch: BatchRecord | None) -> dict[st
         "batch_id": batch.batch_id,
         "state": batch.state.value,
         "reason": batch.reason,
-        "started_at": batch.started_at.isoformat(),
-        "ended_at": batch.ended_at.isoformat() if batch.ended_at else None,
+        "started_at": _utc(batch.started_at),
+        "ended_at": _utc(batch.ended_at) if batch.ended_at else None,
+        # False when the batch's ingestion spanned runs (several source snapshots).
+        "point_in_time": batch.batch_state.point_in_time,
         "rows_inserted": batch.rows_inserted,
         "rows_updated": batch.rows_updated,
         "rows_deleted": batch.rows_deleted,
@@ -162,10 +177,13 @@ def status_command(model_dir: str, platform: str, stream: str, as_json: bool) ->
     """Show the stream's current (latest) batch: id, state, row counts, UTC times."""
     ctx = _context(model_dir, platform, stream)
     try:
-        with ctx.merge_engine().begin() as conn:
-            create_batch_tables(conn, platform)
-            batch = current_batch(conn, platform, stream)
-    except (CredentialError, SQLAlchemyError) as exc:
+        # Only reads: a platform without a batch table has had no batch yet.
+        with ctx.merge_engine().connect() as conn:
+            batch = current_batch(conn, platform, stream) if batch_table_exists(conn, platform) else None
+            conn.rollback()
+    except (CredentialError, ConnectionFailedError) as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
         fail(f"Platform '{platform}' / Stream '{stream}': {str(exc).splitlines()[0]}")
     data = batch_json(platform, stream, batch)
     data["model_hash"] = ctx.model.model_hash  # the compiled model.json this ran with (None: eco.py)
@@ -177,6 +195,7 @@ def status_command(model_dir: str, platform: str, stream: str, as_json: bool) ->
         click.echo(
             f"Platform '{platform}' / Stream '{stream}': batch {batch.batch_id} {batch.state.value}"
             f" started {data['started_at']}"
+            + ("" if batch.batch_state.point_in_time else " (not point-in-time: ingestion spanned runs)")
             + (f" ended {data['ended_at']}" if data["ended_at"] else "")
             + f"; inserted {batch.rows_inserted}, updated {batch.rows_updated}, deleted {batch.rows_deleted},"
             f" total {batch.rows_total}" + (f"; reason: {batch.reason}" if batch.reason else "")

@@ -29,7 +29,7 @@ from datasurface.model.lint_transformers import lint_transformer_platforms, lint
 from datasurface.model.manifest.codec import check_values
 from datasurface.model.problems import ProblemList, path_of
 from datasurface.model.repository import Repository, repository_name_problem
-from datasurface.model.schema import Decimal
+from datasurface.model.schema import DDLColumn, Decimal
 from datasurface.model.team import Team
 from datasurface.model.triggers import CronTrigger
 from datasurface.model.workspace import Workspace
@@ -285,6 +285,8 @@ def _lint_dataset(spath: str, dataset: Dataset, problems: ProblemList) -> None:
                 "rename the column",
             )
         ctype = col.type
+        if col.allow_lossy:
+            _lint_lossy(f"{dpath} / Column '{name}'", col, name in schema.primary_key, problems)
         # Lengths, precision and scale each have a range (checked with every attribute's type);
         # only the relation between two of them is a rule of its own.
         if isinstance(ctype, Decimal) and ctype.scale > ctype.precision:
@@ -318,6 +320,30 @@ def _lint_dataset(spath: str, dataset: Dataset, problems: ProblemList) -> None:
                 "declare it with nullable=False",
             )
     _check_unique(problems, dpath, "primary key column", schema.primary_key)
+
+
+def _lint_lossy(cpath: str, col: DDLColumn, is_key: bool, problems: ProblemList) -> None:
+    """`allow_lossy` explained: by default a source value that doesn't fit the column's type
+    exactly fails its batch; with the option the platform converts it (truncates, rounds,
+    drops a time zone) and history keeps the converted value as if the source had held it."""
+    if is_key:
+        problems.error(
+            "lossy-primary-key",
+            cpath,
+            "allow_lossy=True on a primary key column: two source keys could convert to the same value "
+            "and be merged as one row",
+            "remove allow_lossy from the key column, or give it a type that holds the source's keys",
+        )
+        return
+    problems.warning(
+        "lossy-column",
+        cpath,
+        f"allow_lossy=True: source values that don't fit {col.type.sql()} are converted (strings truncated, "
+        "numbers rounded, time zones dropped) instead of failing the batch; live tables and forensic history "
+        "then hold values the source never had",
+        "remove allow_lossy to have such values fail the batch (naming the column and a key), "
+        "or widen the column's type",
+    )
 
 
 # -- consumers ---------------------------------------------------------------------------------

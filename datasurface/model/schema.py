@@ -154,11 +154,17 @@ class Json(DataType):
 
 @dataclass(slots=True)
 class DDLColumn:
-    """One column: its name, type and whether it may hold NULL."""
+    """One column: its name, type and whether it may hold NULL.
+
+    `allow_lossy`: the platform may convert a source value that doesn't fit `type` exactly
+    (truncate a string, round a number, drop a time zone). Off by default: such a value then
+    fails its batch, naming the column and an example key, and nothing is merged.
+    """
 
     name: str
     type: DataType
     nullable: bool = True
+    allow_lossy: bool = False
 
 
 @dataclass(slots=True)
@@ -179,6 +185,9 @@ class DDLTable:
 
     def fingerprint(self) -> str:
         """A stable hash of names, types, nullability and key: it changes when the schema does."""
-        parts = [f"{c.name}:{c.type.sql()}:{'N' if c.nullable else 'NN'}" for c in self.columns]
+        parts = [
+            f"{c.name}:{c.type.sql()}:{'N' if c.nullable else 'NN'}{':LOSSY' if c.allow_lossy else ''}"
+            for c in self.columns
+        ]
         parts.append("PK:" + ",".join(self.primary_key))
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

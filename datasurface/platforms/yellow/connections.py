@@ -7,10 +7,10 @@ ever appear in messages and logs; the URL with the password never leaves this mo
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext, make_url
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.containers import SQLDatabase
@@ -19,6 +19,21 @@ from datasurface.model.credential import Credential
 
 class CredentialError(DataSurfaceError):
     """A credential's environment variables are missing."""
+
+
+class ConnectionFailedError(DataSurfaceError):
+    """A database could not be reached or refused the credential's login; the message names
+    which database (its role in the job, name, host and port) and what to fix."""
+
+
+# Fragments of driver messages (psycopg, PyMySQL) that mean "the login was refused".
+_LOGIN_REFUSED = (
+    "password authentication failed",
+    "authentication failed",
+    "does not exist",  # role "x" does not exist (the database's absence is reported the same way)
+    "access denied for user",
+    "no password supplied",
+)
 
 
 def credential_values(credential: Credential, env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -35,10 +50,45 @@ def credential_values(credential: Credential, env: Mapping[str, str] | None = No
 
 
 def engine_for(
-    container: SQLDatabase, credential: Credential, env: Mapping[str, str] | None = None, **kwargs: object
+    container: SQLDatabase,
+    credential: Credential,
+    env: Mapping[str, str] | None = None,
+    *,
+    role: str = "database",
+    **kwargs: object,
 ) -> Engine:
-    """A SQLAlchemy engine on `container`, logged in with `credential` from the environment."""
+    """A SQLAlchemy engine on `container`, logged in with `credential` from the environment.
+
+    `role` says what the database is to the caller ("source database of stream 'x'",
+    "merge database of platform 'y'"): a failed connection raises `ConnectionFailedError`
+    naming it, so a wrong source port and a wrong merge port read differently.
+    """
     user, password = credential_values(credential, env)
     url = make_url(container.sqlalchemy_url()).set(username=user, password=password or None)
     # hide_parameters keeps bound values (which may be customer data) out of error messages.
-    return create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "handle_error", _connect_error_translator(container, credential, role))
+    return engine
+
+
+def _connect_error_translator(
+    container: SQLDatabase, credential: Credential, role: str
+) -> Callable[[ExceptionContext], None]:
+    user_var, password_var = credential.env_names()
+    where = f"{role}: database '{container.name}' at {container.host}:{container.effective_port()}"
+
+    def translate(ctx: ExceptionContext) -> None:
+        if ctx.connection is not None or ctx.is_pre_ping:
+            return  # not a failed connect (or a pre-ping the pool recovers from itself)
+        detail = " ".join(str(ctx.original_exception).split())
+        if any(fragment in detail.lower() for fragment in _LOGIN_REFUSED):
+            raise ConnectionFailedError(
+                f"{where}: the login with credential '{credential.name}' was refused ({detail}); "
+                f"set {user_var} and {password_var} to a user and password that database accepts"
+            ) from None
+        raise ConnectionFailedError(
+            f"{where}: cannot connect ({detail}); check that the server runs and that the host and port "
+            f"of '{container.name}' in the model are right"
+        ) from None
+
+    return translate

@@ -21,9 +21,11 @@ import datetime as dt
 import enum
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlalchemy import Connection, Engine, text
 
@@ -44,6 +46,7 @@ from .batch_metadata import (
     fail_batch,
     last_committed_batch_id,
     mark_ingested,
+    mark_not_point_in_time,
     record_checkpoint,
     reset_batch,
     start_batch,
@@ -53,13 +56,24 @@ from .merge import InvalidKeyError, MergeCounts, StagingIncompleteError, merge_f
 from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
+    SchemaEvolutionError,
     ensure_merge_table,
     ensure_staging_table,
     evolution_sql,
     merge_columns,
     read_table_columns,
 )
-from .staging import SourceTable, clear_staging, ingest_chunk, key_from_json, key_to_json
+from .staging import (
+    SourceTable,
+    SourceTableError,
+    ValueFidelityError,
+    check_source_columns,
+    clear_staging,
+    ingest_chunk,
+    key_from_json,
+    key_to_json,
+    source_column_types,
+)
 from .view_reconcile import drop_dependent_views, reconcile_views
 from .views import ViewSpec
 
@@ -80,6 +94,10 @@ class JobOutcome(enum.Enum):
 
 class JobError(DataSurfaceError):
     """The batch can't go on; the message names the stream, the dataset and the cause."""
+
+
+class SourceMissingError(JobError):
+    """A source table (or a column of it) is missing; no batch was started for it."""
 
 
 @dataclass(slots=True)
@@ -140,6 +158,7 @@ class StreamJob:
         self.forensic = platform.milestoning is Milestoning.FORENSIC
         self.tables = [self._tables_for(ds) for ds in datasets]
         self.schema_hashes = {ds.name: ds.schema.fingerprint() for ds in datasets}
+        self._source_types: dict[str, dict[str, str]] = {}  # dataset -> source column types, read once per run
 
     def _tables_for(self, ds: Dataset) -> DatasetTables:
         source_name = self.capture.source_table(ds.name)
@@ -182,14 +201,18 @@ class StreamJob:
 
     def _run_locked(self) -> JobResult:
         started = time.monotonic()
+        self._source_types.clear()
         dropped_views: list[str] = []
-        with self.merge_engine.begin() as conn:
-            create_batch_tables(conn, self.platform.name)
-            for t in self.tables:
-                ensure_staging_table(conn, t.staging, t.dataset.schema)
-                if self._widens_types(conn, t):
-                    dropped_views += drop_dependent_views(conn, t.merge)
-                ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
+        try:
+            with self.merge_engine.begin() as conn:
+                create_batch_tables(conn, self.platform.name)
+                for t in self.tables:
+                    ensure_staging_table(conn, t.staging, t.dataset.schema)
+                    if self._widens_types(conn, t):
+                        dropped_views += drop_dependent_views(conn, t.merge)
+                    ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
+        except SchemaEvolutionError as exc:
+            raise JobError(f"{self._where()}: {exc}") from None
         if dropped_views:
             # Same definitions, new column types: put the consumers' views straight back.
             outcomes = reconcile_views(self.merge_engine, self.platform.name, self.views)
@@ -212,11 +235,15 @@ class StreamJob:
                 more, finished = self._ingest(batch, started)
                 staged += more
                 if not finished:
+                    # The rest is read in later runs, in other source snapshots.
+                    with self.merge_engine.begin() as conn:
+                        mark_not_point_in_time(conn, self.platform.name, self.stream.stream, batch.batch_id)
                     return self._keep_working(batch, staged)
                 with self.merge_engine.begin() as conn:
                     mark_ingested(conn, self.platform.name, self.stream.stream, batch.batch_id)
                 faults.reach("after-ingest")
-                if self._budget_spent(staged, started):
+                # Exactly max_rows staged is within budget: merge now rather than in a run of its own.
+                if staged > self.budget.max_rows or time.monotonic() - started >= self.budget.max_seconds:
                     return self._keep_working(batch, staged)
             try:
                 counts = self._merge_and_commit(batch)
@@ -329,6 +356,7 @@ class StreamJob:
                     reason=f"reset: {reason}",
                 )
             else:
+                self._check_sources()  # a missing source table starts no batch
                 # Leftovers of a batch killed after its commit are cleared before a new one.
                 for t in self.tables:
                     clear_staging(conn, t.staging)
@@ -341,25 +369,72 @@ class StreamJob:
 
     # -- ingestion -------------------------------------------------------------------------
 
-    def _ingest(self, batch: BatchRecord, started: float) -> tuple[int, bool]:
-        """Stage every dataset chunk by chunk. Returns (rows staged, everything staged)."""
-        staged = 0
-        checkpoints = {name: state.checkpoint for name, state in batch.batch_state.datasets.items()}
+    def _check_sources(self) -> None:
+        """Raise `SourceMissingError` unless every source table exists with the dataset's
+        columns; the types read are kept for this run's ingestion."""
         with self.source_engine.connect() as source:
+            for t in self.tables:
+                self._source_types[t.dataset.name] = self._read_source_types(source, t)
+            source.rollback()
+
+    def _read_source_types(self, source: Connection, t: DatasetTables) -> dict[str, str]:
+        types = source_column_types(source, t.source)
+        try:
+            check_source_columns(t.dataset.schema, t.source, types)
+        except SourceTableError as exc:
+            raise SourceMissingError(f"{self._where(t.dataset.name)}: {exc}; nothing was started") from None
+        return types
+
+    @contextmanager
+    def _source_snapshot(self) -> Iterator[Connection]:
+        """One read transaction on the source for the whole run: REPEATABLE READ, so every
+        chunk of every dataset sees the same snapshot (Postgres takes it at the first
+        statement; InnoDB at the first consistent read). Ended when the run's ingestion ends."""
+        with self.source_engine.connect() as conn:
+            source = conn.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                yield source
+            finally:
+                source.rollback()
+
+    def _ingest(self, batch: BatchRecord, started: float) -> tuple[int, bool]:
+        """Stage every dataset chunk by chunk, all in one source snapshot. Returns (rows
+        staged, everything staged).
+
+        A point-in-time batch (one that has not had to span runs) re-reads every dataset
+        staged in an earlier run's snapshot: after a failure the source may have changed,
+        and mixing two moments in one batch is what multi-dataset streams exist to avoid.
+        A batch that spans runs (KEEP_WORKING) resumes from its checkpoints and is marked
+        not point-in-time.
+        """
+        staged = 0
+        token = uuid.uuid4().hex
+        checkpoints = {name: state.checkpoint for name, state in batch.batch_state.datasets.items()}
+        with self._source_snapshot() as source:
+            for t in self.tables:
+                if t.dataset.name not in self._source_types:
+                    self._source_types[t.dataset.name] = self._read_source_types(source, t)
             for t in self.tables:
                 name = t.dataset.name
                 checkpoint = checkpoints.get(name, DatasetCheckpoint())
+                if batch.batch_state.point_in_time and checkpoint != DatasetCheckpoint():
+                    log.info(
+                        "%s: batch %s: staged in an earlier run's source snapshot; read again",
+                        self._where(name),
+                        batch.batch_id,
+                    )
+                    checkpoint = DatasetCheckpoint()  # the first chunk truncates its staging
                 while not checkpoint.done:
                     if staged > 0 and self._budget_spent(staged, started):
                         return staged, False
                     previous = checkpoint
-                    checkpoint = self._ingest_chunk(source, batch, t, checkpoint)
+                    checkpoint = self._ingest_chunk(source, batch, t, checkpoint, token)
                     staged += checkpoint.rows - previous.rows
                     faults.reach("after-chunk")
         return staged, True
 
     def _ingest_chunk(
-        self, source: Connection, batch: BatchRecord, t: DatasetTables, checkpoint: DatasetCheckpoint
+        self, source: Connection, batch: BatchRecord, t: DatasetTables, checkpoint: DatasetCheckpoint, token: str
     ) -> DatasetCheckpoint:
         after = key_from_json(checkpoint.last_key, t.dataset.schema) if checkpoint.last_key is not None else None
         try:
@@ -376,20 +451,26 @@ class StreamJob:
                     # The dataset's first chunk of the batch: nothing in its staging table is
                     # needed any more, so truncate it and load the chunk frozen.
                     fresh=checkpoint == DatasetCheckpoint(),
+                    source_types=self._source_types.get(t.dataset.name),
                 )
                 new = DatasetCheckpoint(
                     done=result.done,
                     last_key=key_to_json(result.last_key) if result.last_key is not None else checkpoint.last_key,
                     rows=checkpoint.rows + result.rows,
+                    snapshot=token,
                 )
                 record_checkpoint(target, self.platform.name, self.stream.stream, batch.batch_id, t.dataset.name, new)
+        except ValueFidelityError as exc:
+            source.rollback()
+            self._reject(
+                batch, f"{self._where(t.dataset.name)}: batch {batch.batch_id}: source table '{t.source.name}' {exc}"
+            )
         except Exception as exc:
             source.rollback()
             raise JobError(
                 f"{self._where(t.dataset.name)}: batch {batch.batch_id}: ingestion from source table "
                 f"'{t.source.name}' failed: {_first_line(exc)}"
             ) from exc
-        source.rollback()  # end the source's read transaction between chunks
         log.info(
             "%s: batch %s: staged %s rows (%s so far)%s",
             self._where(t.dataset.name),
@@ -399,6 +480,14 @@ class StreamJob:
             ", done" if new.done else "",
         )
         return new
+
+    def _reject(self, batch: BatchRecord, message: str) -> NoReturn:
+        """Fail the batch (its data is invalid: retrying can't help) and clear its staging."""
+        with self.merge_engine.begin() as conn:
+            fail_batch(conn, self.platform.name, self.stream.stream, batch.batch_id, message, self.clock())
+            for t in self.tables:
+                clear_staging(conn, t.staging)
+        raise JobError(f"{message}; batch {batch.batch_id} FAILED, nothing was merged")
 
     # -- merge -----------------------------------------------------------------------------
 
@@ -441,11 +530,7 @@ class StreamJob:
                 rows_total = sum(staged.values())
                 commit_batch(conn, platform, stream, batch.batch_id, total, rows_total, self.clock())
         except _BatchRejected as exc:
-            with self.merge_engine.begin() as conn:
-                fail_batch(conn, platform, stream, batch.batch_id, str(exc), self.clock())
-                for t in self.tables:
-                    clear_staging(conn, t.staging)
-            raise JobError(f"{exc}; batch {batch.batch_id} FAILED, nothing was merged") from exc
+            self._reject(batch, str(exc))
         faults.reach("after-commit")
         self._clear_staging()
         log.info(

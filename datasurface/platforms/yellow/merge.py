@@ -24,6 +24,14 @@ Plan (both kinds), chosen so the big tables are joined exactly once:
    kind of change (forensic: one statement closes vanished and changed keys' versions).
    Counts are the rowcounts of these statements.
 
+First load: when the merge table is empty (its first batch, or after a reset) there is
+nothing to diff against, so the diff is skipped: the table's indexes are dropped, the batch's
+staged rows are inserted straight into it and the indexes are built again, in the batch's
+transaction (`_first_load`). Building an index once over sorted keys is several times cheaper
+than maintaining it row by row, and the diff would write every row a second time. The unique
+index build is the duplicate-key check; a failure rolls back to a savepoint and
+`check_staging_keys` names the keys.
+
 Works on PostgreSQL 15 and later: no ``MERGE ... WHEN NOT MATCHED BY SOURCE``.
 
 Forensic versions: a version created by batch k has ``batch_in = k``; a version whose key
@@ -42,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import DDLTable
@@ -300,6 +309,69 @@ def _build_diff(
     return diff
 
 
+def _is_empty(conn: Connection, target_table: str) -> bool:
+    return not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {_q(target_table)})")).scalar_one()
+
+
+def _index_definitions(conn: Connection, target_table: str) -> list[tuple[str, str]]:
+    """(name, ``CREATE INDEX`` statement) of every index of the table, as the server prints it."""
+    rows = conn.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i"
+            " WHERE i.indrelid = to_regclass(:t) ORDER BY i.indexrelid"
+        ),
+        {"t": _q(target_table)},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def _first_load(
+    conn: Connection,
+    *,
+    table: DDLTable,
+    staging_table: str,
+    target_table: str,
+    batch_id: int,
+    forensic: bool,
+    max_reported_keys: int,
+    expected_rows: int | None,
+) -> MergeCounts:
+    """Load the batch into the empty `target_table` without a diff (see the module doc)."""
+    tgt, stg = _q(target_table), _q(staging_table)
+    cols = table.column_names()
+    col_list = ", ".join(_q(c) for c in cols)
+    synthetic = [BATCH_ID, ALL_HASH, *([BATCH_IN, BATCH_OUT] if forensic else [])]
+    values = f":batch_id, {_q(ALL_HASH)}" + (f", :batch_id, {LIVE_BATCH_OUT}" if forensic else "")
+    indexes = _index_definitions(conn, target_table)
+    savepoint = conn.begin_nested()
+    try:
+        for name, _ in indexes:
+            conn.execute(text(f"DROP INDEX {name}"))
+        inserted = conn.execute(
+            text(
+                f"INSERT INTO {tgt} ({col_list}, {', '.join(_q(c) for c in synthetic)})"
+                f" SELECT {col_list}, {values} FROM {stg} WHERE {_q(BATCH_ID)} = :batch_id"
+            ),
+            {"batch_id": batch_id},
+        ).rowcount
+        if expected_rows is not None and inserted != expected_rows:
+            raise StagingIncompleteError(staging_table, batch_id, expected_rows, inserted)
+        for _, definition in indexes:
+            conn.execute(text(definition))
+    except IntegrityError:
+        # A NULL key (NOT NULL violation) or a duplicate key (unique index build).
+        savepoint.rollback()
+        check_staging_keys(
+            conn, table=table, staging_table=staging_table, batch_id=batch_id, max_reported_keys=max_reported_keys
+        )
+        raise
+    except StagingIncompleteError:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return MergeCounts(inserted=inserted, updated=0, deleted=0)
+
+
 def merge_live(
     conn: Connection,
     *,
@@ -320,6 +392,17 @@ def merge_live(
     and staging holds a different number of the batch's rows. Runs in the caller's
     transaction; does not commit.
     """
+    if _is_empty(conn, target_table):
+        return _first_load(
+            conn,
+            table=table,
+            staging_table=staging_table,
+            target_table=target_table,
+            batch_id=batch_id,
+            forensic=False,
+            max_reported_keys=max_reported_keys,
+            expected_rows=expected_rows,
+        )
     _prepare(conn, staging_table, work_mem)
     diff = _build_diff(conn, table, staging_table, target_table, batch_id, False, max_reported_keys, expected_rows)
     tgt, d = _q(target_table), _q(diff)
@@ -373,6 +456,17 @@ def merge_forensic(
     """
     if not closed_batch_out < batch_id:
         raise ValueError(f"closed_batch_out ({closed_batch_out}) must be below batch_id ({batch_id})")
+    if _is_empty(conn, target_table):
+        return _first_load(
+            conn,
+            table=table,
+            staging_table=staging_table,
+            target_table=target_table,
+            batch_id=batch_id,
+            forensic=True,
+            max_reported_keys=max_reported_keys,
+            expected_rows=expected_rows,
+        )
     _prepare(conn, staging_table, work_mem)
     diff = _build_diff(conn, table, staging_table, target_table, batch_id, True, max_reported_keys, expected_rows)
     tgt, d = _q(target_table), _q(diff)

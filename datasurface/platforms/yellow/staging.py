@@ -38,13 +38,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
+import sqlalchemy.exc
 from sqlalchemy import Connection, text
 
+from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import (
     BigInt,
     Binary,
@@ -58,18 +60,25 @@ from datasurface.model.schema import (
     Timestamp,
 )
 
+from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
 from .hashing import HASH_SETTINGS, all_hash_sql
 from .naming import physical_name, qualified, quote_ident
-from .projection import ALL_HASH, BATCH_ID, pg_type
+from .projection import ALL_HASH, BATCH_ID
 
 __all__ = [
+    "ChunkError",
     "ChunkResult",
     "KeyValues",
     "SourceTable",
+    "SourceTableError",
+    "ValueFidelityError",
+    "check_source_columns",
     "clear_staging",
+    "describe_range",
     "ingest_chunk",
     "key_from_json",
     "key_to_json",
+    "source_column_types",
 ]
 
 KeyValues = tuple[Any, ...]
@@ -174,6 +183,55 @@ def _staging_insert_columns(table: DDLTable) -> str:
     return ", ".join(quote_ident(c) for c in [*table.column_names(), BATCH_ID, ALL_HASH])
 
 
+class ChunkError(DataSurfaceError):
+    """Copying one chunk failed; the message names the key range the chunk was reading."""
+
+
+def describe_range(table: DDLTable, after_key: KeyValues | None, upper: KeyValues | None) -> str:
+    """``key (id) range after (5) up to (9)``: the chunk's key range, for messages."""
+    cols = ", ".join(table.primary_key)
+    low = "from the first key" if after_key is None else f"after ({', '.join(repr(v) for v in after_key)})"
+    high = "to the end" if upper is None else f"up to ({', '.join(repr(v) for v in upper)})"
+    return f"key ({cols}) range {low} {high}"
+
+
+class SourceTableError(ChunkError):
+    """The source table does not exist or lacks a column of the dataset."""
+
+
+def check_source_columns(table: DDLTable, source_table: SourceTable, types: Mapping[str, str]) -> None:
+    """Raise `SourceTableError` unless `types` (from `source_column_types`) has every column."""
+    name = source_table.name if source_table.schema is None else f"{source_table.schema}.{source_table.name}"
+    if not types:
+        raise SourceTableError(f"source table '{name}' does not exist")
+    missing = [c for c in table.column_names() if c not in types]
+    if missing:
+        raise SourceTableError(f"source table '{name}' has no column(s) {', '.join(missing)}")
+
+
+def source_column_types(source: Connection, source_table: SourceTable) -> dict[str, str]:
+    """The source table's columns and their types (empty when the table does not exist).
+
+    Postgres: ``format_type`` spelling, which `fidelity` compares with the model's types.
+    Other databases: the type as SQLAlchemy reflects it (used in messages only: their
+    values are loaded through wide types and always checked).
+    """
+    if source.dialect.name == "postgresql":
+        rel = qualified(source_table.name, source_table.schema)
+        rows = source.execute(
+            text(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a"
+                " WHERE a.attrelid = to_regclass(:rel) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+            ),
+            {"rel": rel},
+        )
+        return {r[0]: r[1] for r in rows}
+    inspector = sa.inspect(source)
+    if not inspector.has_table(source_table.name, schema=source_table.schema):
+        return {}
+    return {c["name"]: str(c["type"]) for c in inspector.get_columns(source_table.name, schema=source_table.schema)}
+
+
 def ingest_chunk(
     source: Connection,
     target: Connection,
@@ -187,14 +245,21 @@ def ingest_chunk(
     method: Literal["auto", "copy", "fetch"] = "auto",
     fetch_size: int = DEFAULT_FETCH_SIZE,
     fresh: bool = False,
+    source_types: Mapping[str, str] | None = None,
 ) -> ChunkResult:
     """Copy the next chunk of `source_table` into `staging_table` for `batch_id`.
 
     Rows with key > `after_key` (all rows when None), at most `limit` (all when None), in
     primary-key order. Writes through `target` in the caller's transaction and does not
     commit: commit together with the checkpoint. Source column names are the dataset's
-    column names; values are cast to the model types. `fresh`: truncate staging first (it
-    holds nothing needed any more) and load the chunk frozen.
+    column names; values are converted to the model types exactly (`fidelity`): a value
+    that doesn't fit raises `ValueFidelityError`; any other failure raises `ChunkError`
+    naming the key range. `fresh`: truncate staging first (it holds nothing needed any
+    more) and load the chunk frozen. `source_types`: the source's column types (from
+    `source_column_types`, read once per run by the job); looked up when None.
+
+    A chunk that reaches the end of the source says so (`done`), even when it is exactly
+    `limit` rows long: no empty chunk follows.
     """
     if not table.primary_key:
         raise ValueError(f"Staging table {staging_table!r}: the dataset has no primary key")
@@ -205,18 +270,49 @@ def ingest_chunk(
     if fresh:
         target.execute(text(f"TRUNCATE {quote_ident(staging_table)}"))
     if method == "copy":
-        return _ingest_copy(source, target, source_table, table, staging_table, batch_id, after_key, limit, fresh)
-    return _ingest_fetch(source, target, source_table, table, staging_table, batch_id, after_key, limit, fetch_size)
+        types = source_types if source_types is not None else source_column_types(source, source_table)
+        check_source_columns(table, source_table, types)
+        convs = [conversion(i, c, types[c.name]) for i, c in enumerate(table.columns)]
+        return _ingest_copy(
+            source, target, source_table, table, convs, staging_table, batch_id, after_key, limit, fresh
+        )
+    convs = [conversion(i, c, wide_type(c.type)) for i, c in enumerate(table.columns)]
+    try:
+        return _ingest_fetch(
+            source, target, source_table, table, convs, staging_table, batch_id, after_key, limit, fetch_size
+        )
+    except _Unfit as unfit:
+        types = source_types if source_types is not None else _safe_types(source, source_table)
+        conv = unfit.conversion
+        raise ValueFidelityError(
+            conv.column.name, types.get(conv.column.name, "unknown"), conv.column.type, conv.reason, unfit.key
+        ) from None
+
+
+def _safe_types(source: Connection, source_table: SourceTable) -> dict[str, str]:
+    try:
+        return source_column_types(source, source_table)
+    except Exception:
+        return {}
 
 
 # --- the Postgres COPY path --------------------------------------------------------------------
 
 
-def _pg_after(table: DDLTable, after_key: KeyValues | None, upper: KeyValues | None) -> tuple[str, list[Any]]:
-    """WHERE clause (psycopg %s placeholders) for the key range (after_key, upper]."""
+def _pg_range(
+    table: DDLTable, convs: Sequence[ColumnConversion], after_key: KeyValues | None, upper: KeyValues | None
+) -> tuple[str, list[Any]]:
+    """WHERE clause (psycopg %s placeholders) for the key range (after_key, upper].
+
+    Key values are cast to the *source* column types (the comparison the source's index
+    serves), and each placeholder is wrapped in ``CAST(... AS ...)``: psycopg binds COPY
+    parameters client-side, and ``-9223372036854775808::bigint`` would parse as
+    ``-(9223372036854775808::bigint)``, out of range.
+    """
     keys = table.primary_key
+    by_name = {c.column.name: c for c in convs}
     row = "(" + ", ".join(quote_ident(k) for k in keys) + ")"
-    casts = "(" + ", ".join(f"%s::{pg_type(_key_column(table, k).type)}" for k in keys) + ")"
+    casts = "(" + ", ".join(f"CAST(%s AS {by_name[k].source_type})" for k in keys) + ")"
     clauses: list[str] = []
     params: list[Any] = []
     if after_key is not None:
@@ -233,6 +329,7 @@ def _ingest_copy(
     target: Connection,
     source_table: SourceTable,
     table: DDLTable,
+    convs: Sequence[ColumnConversion],
     staging_table: str,
     batch_id: int,
     after_key: KeyValues | None,
@@ -247,36 +344,80 @@ def _ingest_copy(
     key_list = ", ".join(quote_ident(k) for k in keys)
 
     upper: KeyValues | None = None
+    more = False
     if limit is not None:
-        where, params = _pg_after(table, after_key, None)
+        # The chunk's last key and whether any row follows it: no empty chunk at the end.
+        where, params = _pg_range(table, convs, after_key, None)
         with src_conn.cursor() as cur:
             cur.execute(
-                f"SELECT {key_list} FROM {src}{where} ORDER BY {key_list} LIMIT 1 OFFSET %s", [*params, limit - 1]
+                f"SELECT {key_list} FROM {src}{where} ORDER BY {key_list} LIMIT 2 OFFSET %s", [*params, limit - 1]
             )
-            found = cur.fetchone()
-        upper = tuple(found) if found is not None else None
+            found = cur.fetchall()
+        more = len(found) == 2
+        upper = tuple(found[0]) if more else None
 
-    where, params = _pg_after(table, after_key, upper)
-    cast_cols = ", ".join(
-        f"CAST({quote_ident(c.name)} AS {pg_type(c.type)}) AS {quote_ident(c.name)}" for c in table.columns
-    )
+    where, params = _pg_range(table, convs, after_key, upper)
     cols = table.column_names()
+    values = ", ".join(
+        f"{conv.value_sql(quote_ident(conv.column.name))} AS {quote_ident(conv.column.name)}" for conv in convs
+    )
     select = (
         f"SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, {int(batch_id)}, {all_hash_sql(cols, 'x')}"
-        f" FROM (SELECT {cast_cols} FROM {src}{where}) x"
+        f" FROM (SELECT {values} FROM {src}{where}) x"
     )
     # FREEZE needs the table truncated in this transaction (`fresh`), which it was.
     options = " (FREEZE)" if freeze else ""
     copy_in = f"COPY {quote_ident(staging_table)} ({_staging_insert_columns(table)}) FROM STDIN{options}"
-    with src_conn.cursor() as scur, tgt_conn.cursor() as tcur:
-        with tcur.copy(copy_in) as cin, scur.copy(f"COPY ({select}) TO STDOUT", params) as cout:
-            for block in cout:
-                cin.write(block)
-        rows = int(tcur.rowcount)
-    return ChunkResult(rows=rows, last_key=upper, done=upper is None)
+    try:
+        with src_conn.cursor() as scur, tgt_conn.cursor() as tcur:
+            with tcur.copy(copy_in) as cin, scur.copy(f"COPY ({select}) TO STDOUT", params) as cout:
+                for block in cout:
+                    cin.write(block)
+            rows = int(tcur.rowcount)
+    except Exception as exc:
+        index = unfit_column(str(exc))
+        if index is None:
+            raise ChunkError(f"reading {describe_range(table, after_key, upper)}: {_first_line(exc)}") from exc
+        conv = convs[index]
+        source.rollback()  # the failed COPY aborted the source transaction
+        key = _example_key(
+            source, f"SELECT {key_list} FROM {src}", table, conv, *_pg_range(table, convs, after_key, upper)
+        )
+        source.rollback()
+        raise ValueFidelityError(conv.column.name, conv.source_type, conv.column.type, conv.reason, key) from None
+    return ChunkResult(rows=rows, last_key=upper, done=not more)
+
+
+def _example_key(
+    conn: Connection, select: str, table: DDLTable, conv: ColumnConversion, where: str, params: list[Any]
+) -> dict[str, Any] | None:
+    """The first key (in key order) whose `conv` column does not fit, or None."""
+    cur_sql = f"{select}{where or ' WHERE true'} AND {conv.unfit_sql(quote_ident(conv.column.name))}"
+    key_list = ", ".join(quote_ident(k) for k in table.primary_key)
+    with _driver(conn).cursor() as cur:
+        _set_hash_settings_driver(cur)
+        cur.execute(f"{cur_sql} ORDER BY {key_list} LIMIT 1", params)
+        found = cur.fetchone()
+    return None if found is None else dict(zip(table.primary_key, found, strict=True))
+
+
+def _set_hash_settings_driver(cur: Any) -> None:
+    for name, value in HASH_SETTINGS.items():
+        cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 # --- the generic fetch path --------------------------------------------------------------------
+
+
+class _Unfit(Exception):
+    def __init__(self, conversion: ColumnConversion, key: dict[str, Any] | None) -> None:
+        self.conversion = conversion
+        self.key = key
 
 
 def _ingest_fetch(
@@ -284,12 +425,16 @@ def _ingest_fetch(
     target: Connection,
     source_table: SourceTable,
     table: DDLTable,
+    convs: Sequence[ColumnConversion],
     staging_table: str,
     batch_id: int,
     after_key: KeyValues | None,
     limit: int | None,
     fetch_size: int,
 ) -> ChunkResult:
+    """Values are loaded into a temp table of wide types (`fidelity.wide_type`), then
+    converted exactly into staging by one ``INSERT ... SELECT``. One row past `limit` is
+    read (and not staged) to tell whether the chunk ends the source."""
     cols = table.column_names()
     keys = table.primary_key
     src_cols: dict[str, sa.ColumnClause[Any]] = {c: sa.column(c) for c in cols}
@@ -298,44 +443,78 @@ def _ingest_fetch(
         stmt = stmt.where(_generic_after([src_cols[k] for k in keys], after_key))
     stmt = stmt.order_by(*[src_cols[k] for k in keys])
     if limit is not None:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(limit + 1)
 
     _set_hash_settings(target)  # the hash is computed by the target session
     load = physical_name("ds_surf_load", staging_table)
     col_list = ", ".join(quote_ident(c) for c in cols)
-    target.execute(
-        text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {quote_ident(load)} ON COMMIT DROP AS"
-            f" SELECT {col_list} FROM {quote_ident(staging_table)} WITH NO DATA"
-        )
-    )
+    wide = ", ".join(f"{quote_ident(c.column.name)} {c.source_type}" for c in convs)
+    target.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {quote_ident(load)} ({wide}) ON COMMIT DROP"))
     key_idx = [cols.index(k) for k in keys]
     # Drivers hand JSON back as dicts and lists (psycopg) or text (PyMySQL): COPY wants text.
     json_idx = [i for i, c in enumerate(table.columns) if isinstance(c.type, Json)]
+    values = ", ".join(conv.value_sql("x." + quote_ident(conv.column.name)) for conv in convs)
+    insert = (
+        f"INSERT INTO {quote_ident(staging_table)} ({_staging_insert_columns(table)})"
+        f" SELECT y.*, :batch_id, {all_hash_sql(cols, 'y')}"
+        f" FROM (SELECT {values} FROM {quote_ident(load)} x) y ({col_list})"
+    )
     tgt_conn = _driver(target)
     total = 0
+    more = False
     last: KeyValues | None = None
     result = source.execution_options(stream_results=True, max_row_buffer=fetch_size).execute(stmt)
     try:
         for part in result.partitions(fetch_size):
+            if limit is not None and total + len(part) > limit:
+                part = part[: limit - total]
+                more = True
+            if not part:
+                break
             target.execute(text(f"TRUNCATE {quote_ident(load)}"))
             with tgt_conn.cursor() as tcur, tcur.copy(f"COPY {quote_ident(load)} ({col_list}) FROM STDIN") as cin:
                 for row in part:
                     cin.write_row(_json_to_text(row, json_idx) if json_idx else row)
             last = tuple(part[-1][i] for i in key_idx)
-            total += target.execute(
-                text(
-                    f"INSERT INTO {quote_ident(staging_table)} ({_staging_insert_columns(table)})"
-                    f" SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, :batch_id,"
-                    f" {all_hash_sql(cols, 'x')} FROM {quote_ident(load)} x"
-                ),
-                {"batch_id": batch_id},
-            ).rowcount
+            total += _insert_checked(target, insert, batch_id, table, convs, load)
+            if more:
+                break
+    except (_Unfit, ValueFidelityError):
+        raise
+    except Exception as exc:
+        raise ChunkError(f"reading {describe_range(table, after_key, None)}: {_first_line(exc)}") from exc
     finally:
         result.close()
     target.execute(text(f"DROP TABLE IF EXISTS {quote_ident(load)}"))
-    done = limit is None or total < limit
-    return ChunkResult(rows=total, last_key=None if done else last, done=done)
+    return ChunkResult(rows=total, last_key=last if more else None, done=not more)
+
+
+def _insert_checked(
+    target: Connection, insert: str, batch_id: int, table: DDLTable, convs: Sequence[ColumnConversion], load: str
+) -> int:
+    """Run the converting INSERT under a savepoint; a value that doesn't fit rolls back to
+    it and the load table (still there) names an example key."""
+    savepoint = target.begin_nested()
+    try:
+        rows = target.execute(text(insert), {"batch_id": batch_id}).rowcount
+    except sa.exc.DBAPIError as exc:
+        savepoint.rollback()
+        index = unfit_column(str(exc))
+        if index is None:
+            raise
+        conv = convs[index]
+        key_list = ", ".join(quote_ident(k) for k in table.primary_key)
+        by_name = {c.column.name: c for c in convs}
+        typed = ", ".join(f"CAST({quote_ident(k)} AS {by_name[k].target})" for k in table.primary_key)
+        found = target.execute(
+            text(
+                f"SELECT {typed} FROM {quote_ident(load)} WHERE {conv.unfit_sql(quote_ident(conv.column.name))}"
+                f" ORDER BY {key_list} LIMIT 1"
+            )
+        ).first()
+        raise _Unfit(conv, None if found is None else dict(zip(table.primary_key, found, strict=True))) from None
+    savepoint.commit()
+    return int(rows)
 
 
 def _json_to_text(row: Sequence[Any], json_idx: list[int]) -> list[Any]:

@@ -38,6 +38,8 @@ class StreamContext:
     stream: IngestionStream
     datasets: list[Dataset]
     capture: SQLSnapshotIngestion
+    # The workspace whose DataTransformer writes this stream's source tables, if it does.
+    transformer_workspace: str | None = None
 
     def view_specs(self) -> list[ViewSpec]:
         """The consumer views that read this stream's merge tables on this platform."""
@@ -45,10 +47,17 @@ class StreamContext:
         return [spec for sv in views if sv.stream == self.stream.stream for spec in sv.specs()]
 
     def merge_engine(self, env: Mapping[str, str] | None = None) -> Engine:
-        return engine_for(self.platform.merge_database, self.platform.merge_credential, env)
+        return engine_for(
+            self.platform.merge_database,
+            self.platform.merge_credential,
+            env,
+            role=f"merge database of platform '{self.platform.name}'",
+        )
 
     def source_engine(self, env: Mapping[str, str] | None = None) -> Engine:
-        return engine_for(self.capture.source, self.capture.credential, env)
+        return engine_for(
+            self.capture.source, self.capture.credential, env, role=f"source database of stream '{self.stream.stream}'"
+        )
 
 
 def resolve_model_dir(path: str | Path) -> Path:
@@ -97,9 +106,11 @@ def load_stream(model_dir: str | Path, platform_name: str, stream_name: str) -> 
     store = model.ecosystem.datastore(stream.store)
     assert store is not None  # the graph only names existing stores
     capture = store.capture
+    workspace = None
     if isinstance(capture, DataTransformerOutput):
+        workspace = capture.workspace
         capture = transformer_output_capture(platform, store)
     if not isinstance(capture, SQLSnapshotIngestion):
         raise StreamLookupError(f"Stream '{stream_name}': datastore '{store.name}' is not a SQL snapshot store")
     datasets = [ds for name in stream.datasets if (ds := store.dataset(name)) is not None]
-    return StreamContext(model, platform, stream, datasets, capture)
+    return StreamContext(model, platform, stream, datasets, capture, workspace)

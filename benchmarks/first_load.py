@@ -1,0 +1,212 @@
+"""First loads and job start-up: the Yellow job against COPY into an empty table.
+
+Figures:
+
+- ``ratio_initial_live`` / ``ratio_initial_forensic``: a first load of N customers by the
+  job (``StreamJob.run`` in-process, as in `merge_throughput`: ingest, merge and commit;
+  interpreter start and model load excluded) over the baseline measured in the same run: a
+  ``COPY (SELECT ...) TO STDOUT`` from the source piped into ``COPY ... FROM STDIN`` of an
+  empty logged table, then ``CREATE UNIQUE INDEX`` on its key, committed. Best of
+  `rounds` each (the job's tables are truncated between rounds, the baseline's recreated).
+- ``job_startup_s``: the wall time of ``datasurface job run`` (a child process) for a
+  10-row source, minus the time its SQL statements took (summed by a SQLAlchemy event
+  hook installed by the launcher): imports, model load, engine creation, connecting.
+  ``job_first_sql_s``: from the launcher's first line to the job's first SQL statement.
+  Best of 5 runs.
+
+Server and rows as in `merge_throughput` (``--rows`` / ``DATASURFACE_BENCH_ROWS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from benchmarks import merge_sql
+from benchmarks.merge_throughput import (
+    FORENSIC,
+    LIVE,
+    SANDBOX_MODEL,
+    STORE,
+    Databases,
+    Stack,
+    libpq_url,
+    make_stack,
+    merge_table,
+    pg_server,
+    progress,
+    run_job_in_process,
+)
+from datasurface.platforms.yellow import naming
+
+DEFAULT_ROWS = 1_000_000
+DEFAULT_ROUNDS = 2
+STARTUP_RUNS = 5
+
+# Runs the CLI in this interpreter with every SQL statement timed; writes
+# {"sql_s": ..., "first_sql_s": ...} to argv[1] at exit.
+_STARTUP_LAUNCHER = """
+import atexit, json, sys, time
+t0 = time.perf_counter()
+out, sql, first, starts = sys.argv[1], [0.0], [None], []
+def _before(*args):
+    now = time.perf_counter()
+    if first[0] is None:
+        first[0] = now - t0
+    starts.append(now)
+def _after(*args):
+    sql[0] += time.perf_counter() - starts.pop()
+def _install():
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    event.listen(Engine, "before_cursor_execute", _before)
+    event.listen(Engine, "after_cursor_execute", _after)
+atexit.register(lambda: open(out, "w").write(json.dumps({"sql_s": sql[0], "first_sql_s": first[0]})))
+import importlib.abc, importlib.machinery
+class _Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "sqlalchemy.engine":
+            sys.meta_path.remove(self)
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            loader = spec.loader
+            exec_module = loader.exec_module
+            def run(module):
+                exec_module(module)
+                _install()
+            loader.exec_module = run
+            return spec
+        return None
+sys.meta_path.insert(0, _Hook())
+sys.argv = ["datasurface", *sys.argv[2:]]
+from datasurface.cli import main
+main(sys.argv[1:])
+"""
+
+
+def baseline_first_load(stack: Stack) -> float:
+    """COPY the source's customers into an empty logged table, build its unique key index."""
+    cols = merge_sql.COLS
+    with psycopg.connect(libpq_url(stack.merge_url)) as merge, psycopg.connect(libpq_url(stack.source_url)) as src:
+        merge.execute("DROP SCHEMA IF EXISTS first_load CASCADE")
+        merge.execute("CREATE SCHEMA first_load")
+        merge.execute(f"CREATE TABLE first_load.customers ({merge_sql._DATA_DDL})")
+        merge.commit()
+        start = time.perf_counter()
+        with src.cursor() as scur, merge.cursor() as mcur:
+            with (
+                mcur.copy(f"COPY first_load.customers ({cols}) FROM STDIN") as cin,
+                scur.copy(f"COPY (SELECT {cols} FROM customers) TO STDOUT") as cout,
+            ):
+                for block in cout:
+                    cin.write(block)
+        merge.execute("CREATE UNIQUE INDEX first_load_customers_id ON first_load.customers (id)")
+        merge.commit()
+        src.commit()
+        return time.perf_counter() - start
+
+
+def reset_job_tables(stack: Stack) -> None:
+    """Empty the job's merge tables and batch history, as before a first load."""
+    with psycopg.connect(libpq_url(stack.merge_url)) as merge:
+        for platform in (LIVE, FORENSIC):
+            for dataset in ("customers", "addresses"):
+                merge.execute(f"TRUNCATE {merge_table(platform, dataset)}")
+            merge.execute(f'DELETE FROM "{naming.batch_metrics_table(platform)}"')
+        merge.commit()
+
+
+def job_startup(stack: Stack, tmp: Path) -> tuple[float, float]:
+    """(wall minus SQL time, time to first SQL) of `job run` on a 10-row source; best runs."""
+    env = {**os.environ, **stack.env}
+    args = ["job", "run", "--model", str(stack.model_dir), "--platform", LIVE, "--stream", STORE]
+    startups, firsts = [], []
+    for run in range(STARTUP_RUNS):
+        out = tmp / f"startup-{run}.json"
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _STARTUP_LAUNCHER, str(out), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"job run exited {done.returncode}: {done.stderr[-2000:]}")
+        timing: dict[str, Any] = json.loads(out.read_text())
+        startups.append(wall - float(timing["sql_s"]))
+        firsts.append(float(timing["first_sql_s"]))
+        progress(
+            f"job start-up run {run + 1}: wall {wall:.3f}s, SQL {timing['sql_s']:.3f}s, first SQL at {timing['first_sql_s']:.3f}s"
+        )
+    return min(startups), min(firsts)
+
+
+def measure(rows: int | None = None, rounds: int | None = None) -> dict[str, float]:
+    rows = rows or int(os.environ.get("DATASURFACE_BENCH_ROWS") or DEFAULT_ROWS)
+    rounds = rounds or int(os.environ.get("DATASURFACE_BENCH_FIRST_LOAD_ROUNDS") or DEFAULT_ROUNDS)
+    figures: dict[str, float] = {}
+    with pg_server() as admin_url, tempfile.TemporaryDirectory(prefix="ds_bench_fl_") as tmp:
+        model_dir = Path(tmp) / "model"
+        shutil.copytree(SANDBOX_MODEL, model_dir, ignore=shutil.ignore_patterns("__pycache__"))
+        dbs = Databases(admin_url)
+        try:
+            progress("job start-up: a 10-row source ...")
+            small = make_stack(dbs, "fls", model_dir, 10)
+            startup, first_sql = job_startup(small, Path(tmp))
+            figures["job_startup_s"] = round(startup, 3)
+            figures["job_first_sql_s"] = round(first_sql, 3)
+            dbs.drop(small.source_url)
+            dbs.drop(small.merge_url)
+
+            progress(f"first loads: generating {rows:,} source customers ...")
+            stack = make_stack(dbs, "fl", model_dir, rows)
+            times: dict[str, list[float]] = {"baseline": [], "live": [], "forensic": []}
+            for round_no in range(rounds):
+                progress(f"--- first-load round {round_no + 1} of {rounds} ---")
+                times["baseline"].append(baseline_first_load(stack))
+                progress(f"baseline first load: {times['baseline'][-1]:.2f}s")
+                if round_no:
+                    reset_job_tables(stack)
+                for kind, platform in (("live", LIVE), ("forensic", FORENSIC)):
+                    seconds, result = run_job_in_process(stack, platform)
+                    if result.counts.inserted != rows:
+                        raise AssertionError(f"first load {kind}: inserted {result.counts.inserted}, expected {rows}")
+                    times[kind].append(seconds)
+                    progress(f"job first load, {kind}: {seconds:.2f}s")
+            with psycopg.connect(libpq_url(stack.merge_url)) as merge:
+                for platform in (LIVE, FORENSIC):
+                    got = merge.execute(f"SELECT count(*), sum(hashtext(id)) FROM {merge_table(platform)}").fetchone()
+                    want = merge.execute("SELECT count(*), sum(hashtext(id)) FROM first_load.customers").fetchone()
+                    if got != want:
+                        raise AssertionError(f"first load {platform}: {got} differs from the baseline's {want}")
+        finally:
+            progress("dropping the first-load databases")
+            dbs.drop_all()
+    best = {k: min(v) for k, v in times.items()}
+    figures["first_load_baseline_s"] = round(best["baseline"], 2)
+    figures["first_load_job_live_s"] = round(best["live"], 2)
+    figures["first_load_job_forensic_s"] = round(best["forensic"], 2)
+    figures["ratio_initial_live"] = round(best["live"] / best["baseline"], 2)
+    figures["ratio_initial_forensic"] = round(best["forensic"] / best["baseline"], 2)
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    rows = int(argv[0]) if argv else None
+    for key, value in measure(rows).items():
+        print(f"{key}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
