@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -35,6 +36,11 @@ MEMBERS_ENV = "DATASURFACE_PACK_MEMBERS"
 @click.option("--max-rows", type=click.IntRange(min=1), help="Per-member rows before KEEP_WORKING.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), help="Per-member seconds before KEEP_WORKING.")
 @click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per ingestion chunk.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]),
+    help="Decide who is due, and stamp batches, as of this UTC time instead of now (replays, tests).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print every member's outcome as JSON on stdout.")
 @click.option(
     "--exit-zero",
@@ -55,6 +61,7 @@ def run_pack_command(
     max_rows: int | None,
     max_seconds: float | None,
     chunk_rows: int | None,
+    as_of: dt.datetime | None,
     as_json: bool,
     exit_zero: bool,
     result_file: Path | None,
@@ -82,7 +89,11 @@ def run_pack_command(
     budget.max_seconds = max_seconds if max_seconds is not None else budget.max_seconds
     budget.chunk_rows = chunk_rows or budget.chunk_rows
     try:
-        result = PackRun(ctx, requested=requested, budget=budget, workers=workers).run()
+        run = PackRun(ctx, requested=requested, budget=budget, workers=workers)
+        if as_of is not None:
+            fixed = as_of.replace(tzinfo=dt.UTC)
+            run.clock = lambda: fixed
+        result = run.run()
     except PackError as exc:
         fail(str(exc))
     data = result.to_json()

@@ -50,7 +50,7 @@ from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import LoadedModel, load_model
 
 from . import naming
-from .batch_metadata import OPEN_STATES
+from .batch_metadata import OPEN_STATES, create_batch_tables
 from .connections import engine_for
 from .job import JobBudget, JobOutcome, StreamJob, utc_now
 from .packs import is_due, members_in_order
@@ -308,6 +308,11 @@ class PackRun:
         ctx = self.context
         platform = ctx.platform
         merge = engines.merge()
+        # The platform's shared tables, once, before members run side by side: concurrent
+        # CREATE TABLE IF NOT EXISTS of the same table races in the catalog (a unique
+        # violation on pg_type); each member's own tables are its own.
+        with merge.begin() as conn:
+            create_batch_tables(conn, platform.name)
         now = self.clock()
         latest = latest_batches(merge, platform.name, [m.name for m in ctx.members])
         results: dict[str, MemberResult] = {}
