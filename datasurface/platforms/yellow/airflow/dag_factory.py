@@ -25,6 +25,7 @@ instead of short-circuiting it to success, which is what records the event.)
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 
@@ -45,7 +46,7 @@ from datasurface.platforms.yellow.transformer_config import DagConfig, Transform
 from .config_source import load_raw_rows, parse_rows
 from .docs import stream_doc_md, stream_owner
 from .infra_dag import INFRA_DAG_ID, build_infrastructure_dag
-from .settings import FactorySettings
+from .settings import PACK_POOLS_ENV, FactorySettings
 from .tasks import START_DATE, PodSettings, command_task
 from .transformer_dag import build_transformer_dag, stream_asset
 
@@ -113,7 +114,7 @@ def _build(config: DagConfig) -> DAG:
     if isinstance(config, PackConfig):
         from .pack_dag import build_pack_dag  # only a dags folder with packs pays for its imports
 
-        return build_pack_dag(config)
+        return build_pack_dag(config, use_pool=os.environ.get(PACK_POOLS_ENV, "1") != "0")
     return build_transformer_dag(config)
 
 

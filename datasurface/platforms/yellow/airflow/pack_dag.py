@@ -50,7 +50,7 @@ def alias_name(config: PackConfig) -> str:
     return f"datasurface-pack://{config.platform.lower()}/{config.pack}"
 
 
-def build_pack_dag(config: PackConfig) -> DAG:
+def build_pack_dag(config: PackConfig, *, use_pool: bool = True) -> DAG:
     with DAG(
         dag_id=config.dag_id,
         schedule=config.cron,
@@ -72,7 +72,7 @@ def build_pack_dag(config: PackConfig) -> DAG:
             ),
             xcom_result=True,
             env={MEMBERS_ENV: _MEMBERS_TEMPLATE},
-            pool=config.pool,
+            pool=config.pool if use_pool else None,
         )
         alias = AssetAlias(alias_name(config))
         report = PythonOperator(
