@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream, build_graph
@@ -51,7 +52,7 @@ from datasurface.model.loader import LoadedModel, load_model
 
 from . import naming
 from .batch_metadata import OPEN_STATES, create_batch_tables
-from .connections import engine_for
+from .connections import credential_values
 from .job import JobBudget, JobOutcome, StreamJob, utc_now
 from .packs import is_due, members_in_order
 from .platform import YellowDataPlatform
@@ -247,7 +248,11 @@ class Engines:
             if engine is None:
                 # No overflow: the pool IS the budget. The long timeout only matters if a
                 # future job holds more connections than the accounting above assumes.
-                engine = engine_for(container, credential, self.env, pool_size=size, max_overflow=0, pool_timeout=300)
+                # No pre-ping either: a pack run lives minutes, and a ping per checkout is a
+                # round trip more for every one of a member's transactions.
+                user, password = credential_values(credential, self.env)
+                url = make_url(container.sqlalchemy_url()).set(username=user, password=password or None)
+                engine = create_engine(url, hide_parameters=True, pool_size=size, max_overflow=0, pool_timeout=300)
                 self._engines[key] = engine
             return engine
 

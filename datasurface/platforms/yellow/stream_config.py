@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, text
 
-from datasurface.graph import IngestionStream, build_graph
+from datasurface.graph import IngestionStream, PlatformGraph, build_graph
 from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.credential import Credential
 from datasurface.model.ecosystem import Ecosystem
@@ -237,6 +237,18 @@ def stream_pack_plan(eco: Ecosystem, platform: YellowDataPlatform, streams: Sequ
     the one the transformer's DAG triggers after each run."""
     outputs = {s.stream for s in streams if _is_transformer_output(eco, s.store)}
     return assign_packs((s.stream for s in streams), platform.pack_size, [*platform.dedicated_streams, *outputs])
+
+
+def stream_packs(eco: Ecosystem, graphs: Sequence[PlatformGraph]) -> dict[tuple[str, str], str | None]:
+    """(platform, stream) -> its pack key (None: a DAG of its own), for `graph --json`."""
+    out: dict[tuple[str, str], str | None] = {}
+    for g in graphs:
+        pack_of = (
+            stream_pack_plan(eco, g.platform, g.streams).pack_of() if isinstance(g.platform, YellowDataPlatform) else {}
+        )
+        for s in g.streams:
+            out[(g.platform.name, s.stream)] = pack_of.get(s.stream)
+    return out
 
 
 def _is_transformer_output(eco: Ecosystem, store_name: str) -> bool:
