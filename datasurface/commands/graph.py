@@ -7,6 +7,7 @@ import click
 from datasurface.commands.common import echo_json, fail, load_or_fail
 from datasurface.graph import PlatformGraph, build_graph
 from datasurface.model.lint import lint_ecosystem
+from datasurface.platforms.yellow.stream_config import stream_packs
 
 
 @click.command("graph")
@@ -32,7 +33,14 @@ def graph_command(model_dir: str, platform: str | None, as_json: bool, as_dot: b
         fail(f"Platform '{platform}' is not in the model (platforms: {known})")
     graphs = build_graph(loaded.ecosystem, loaded.assignments, platform)
     if as_json:
-        echo_json({"streams": [s.to_json() for g in graphs for s in g.streams]})
+        packs = stream_packs(loaded.ecosystem, graphs)  # each stream's pack (None: its own DAG)
+        echo_json(
+            {
+                "streams": [
+                    {**s.to_json(), "pack": packs[(g.platform.name, s.stream)]} for g in graphs for s in g.streams
+                ]
+            }
+        )
     elif as_dot:
         click.echo(to_dot(graphs))
     else:

@@ -224,3 +224,6 @@ def reset_command(model_dir: str, platform: str, stream: str) -> None:
     except (CredentialError, SQLAlchemyError) as exc:
         fail(f"Platform '{platform}' / Stream '{stream}': {str(exc).splitlines()[0]}")
     click.echo(f"Platform '{platform}' / Stream '{stream}': batch {batch.batch_id} reset to STARTED")
+
+
+from datasurface.commands import job_pack as _job_pack  # noqa: E402, F401  # registers `job run-pack`

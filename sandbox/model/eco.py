@@ -138,6 +138,10 @@ def createEcosystem() -> Ecosystem:
             launcher=launcher,
             job_image=_env("DATASURFACE_JOB_IMAGE", "datasurface/datasurface:latest"),
             namespace=_env("DATASURFACE_NAMESPACE", "datasurface"),
+            # Small streams share a pack: one DAG and one `job run-pack` process per pack
+            # (0 gives every stream a DAG of its own). The transformer's output stream always
+            # keeps its own DAG, which the transformer's DAG triggers.
+            pack_size=int(_env("DATASURFACE_PACK_SIZE", "50")),
         )
 
     live = yellow("YellowLive", Milestoning.LIVE_ONLY)

@@ -76,6 +76,8 @@ def stack(
     s = make_stack(pg_database_factory(), pg_database_factory(), tmp_path)
     for name, value in s.env.items():
         factory_env.setenv(name, value)
+    # One DAG per stream unless a test packs them (tests/airflow/test_pack_dags.py).
+    factory_env.setenv("DATASURFACE_PACK_SIZE", "0")
     factory_env.setenv("DATASURFACE_PLATFORMS", "YellowLive")
     factory_env.setenv("DATASURFACE_FACTORY_DB_URL", s.merge_url)
     load_source(s, [customer(n) for n in range(30)], [address(n, n) for n in range(30)])
@@ -83,3 +85,11 @@ def stack(
         yield s
     finally:
         s.dispose()
+
+
+@pytest.fixture
+def airflow_pool(airflow_db: Path) -> str:
+    """The sandbox merge database's pack pool, as a deployment creates it."""
+    from datasurface.platforms.yellow.airflow.pools import ensure_pool
+
+    return ensure_pool("datasurface_merge__yellow_merge", 4)

@@ -16,6 +16,7 @@ from datasurface.platforms.yellow.naming import config_table, quote_ident
 from datasurface.platforms.yellow.stream_config import (
     create_config_table,
     dag_id_for,
+    dataset_asset_uri,
     stream_asset_uri,
     sync_config_rows,
 )
@@ -110,7 +111,11 @@ def test_stream_done_task_updates_the_stream_asset(shim: Path, rows: None) -> No
     for i in range(5):
         config = synthetic_config(i)
         done = bag.dags[config.dag_id].get_task("done")
-        assert [a.uri for a in done.outlets] == [stream_asset_uri(PLATFORM, config.stream)]
+        # The stream's asset (what transformers are scheduled on), then one per dataset.
+        assert [a.uri for a in done.outlets] == [
+            stream_asset_uri(PLATFORM, config.stream),
+            *(dataset_asset_uri(PLATFORM, config.store, d) for d in config.datasets),
+        ]
 
 
 def test_a_worker_builds_only_its_transformer_dag(shim: Path, rows: None, factory_env: pytest.MonkeyPatch) -> None:

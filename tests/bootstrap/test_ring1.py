@@ -94,8 +94,9 @@ def test_cli_runs_the_first_merge_handler_from_a_seeded_repo(pg_server_url: str,
     try:
         with engine.connect() as conn:
             expected = {
-                "YellowLive": ["MaskedCustomers", "Store1", "transformer:Consumer1"],
-                "YellowForensic": ["Store1"],
+                # Store1 is packed (one row per pack); the transformer's output is not.
+                "YellowLive": ["MaskedCustomers", "pack:pack0000", "transformer:Consumer1"],
+                "YellowForensic": ["pack:pack0000"],
             }
             for platform in PLATFORMS:
                 sql = f'SELECT stream FROM "{config_table(platform)}" ORDER BY stream'

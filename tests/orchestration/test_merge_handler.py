@@ -56,12 +56,14 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
         assert p["error"] == ""
         assert p["views_created"] == [] and len(p["views_pending"]) == pending[p["platform"]]
     assert first.ok and any("pending" in line for line in lines)
-    assert set(_config_rows(stack, "YellowLive")) == {"Store1", "MaskedCustomers", "transformer:Consumer1"}
+    # The sandbox packs Store1: its pack's row stands for it (see stream_config.dag_rows).
+    assert set(_config_rows(stack, "YellowLive")) == {"pack:pack0000", "MaskedCustomers", "transformer:Consumer1"}
     transformer = _config_rows(stack, "YellowLive")["transformer:Consumer1"]["config"]
     assert transformer["kind"] == "transformer" and transformer["input_streams"] == ["Store1"]
     assert transformer["output_stream"] == "MaskedCustomers" and transformer["models_dir"] == str(models)
-    config = _config_rows(stack, "YellowLive")["Store1"]["config"]
-    assert config["models_dir"] == str(models) and config["datasets"] == ["customers", "addresses"]
+    config = _config_rows(stack, "YellowLive")["pack:pack0000"]["config"]
+    assert [m["stream"] for m in config["members"]] == ["Store1"]
+    assert config["models_dir"] == str(models) and config["members"][0]["datasets"] == ["customers", "addresses"]
     assert all(c["name"] in ("postgres", "customer_db") for c in config["credentials"])
     assert "s3cr3t" not in json.dumps(config)
 
@@ -92,7 +94,8 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
     orders_pending = [v for v in plats["YellowLive"]["views_pending"] if "consumer2" in v["view"]]
     assert [v["view"] for v in orders_pending] == [_live_view("Consumer2", "OrdersDSG", "orders")]
     assert "does not exist yet" in orders_pending[0]["reason"]
-    assert _config_rows(stack, "YellowLive")["Store1"]["config"]["datasets"] == ["customers", "addresses", "orders"]
+    pack = _config_rows(stack, "YellowLive")["pack:pack0000"]["config"]
+    assert pack["members"][0]["datasets"] == ["customers", "addresses", "orders"]
     consumer2 = _live_view("Consumer2", "OrdersDSG", "customers")
     assert rows(stack.merge, f"SELECT id FROM {consumer2} ORDER BY id") == [{"id": f"c{i:05d}"} for i in range(1, 4)]
     assert "cloning" in done.stderr and "published" in done.stderr

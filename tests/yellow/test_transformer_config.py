@@ -69,7 +69,8 @@ def test_transformer_rows_are_inserted_updated_and_deleted(pg_engine: Engine) ->
     with pg_engine.begin() as conn:
         assert sync_config_rows(conn, "YellowLive", _configs(model, "YellowLive"), T0) == (3, 0, 0)
     first = _table(pg_engine)
-    assert set(first) == {"Store1", "MaskedCustomers", "transformer:Consumer1"}
+    # The sandbox packs Store1 (one row per pack); the transformer's output keeps its own row.
+    assert set(first) == {"pack:pack0000", "MaskedCustomers", "transformer:Consumer1"}
     assert TransformerConfig.model_validate(first["transformer:Consumer1"][0]).kind == "transformer"
 
     # The transformer gets a cron: only its row changes.
@@ -81,10 +82,10 @@ def test_transformer_rows_are_inserted_updated_and_deleted(pg_engine: Engine) ->
         assert sync_config_rows(conn, "YellowLive", _configs(model, "YellowLive"), later) == (0, 1, 0)
     second = _table(pg_engine)
     assert second["transformer:Consumer1"][0]["cron"] == "0 * * * *"
-    assert second["transformer:Consumer1"][1] == later and second["Store1"][1] == T0
+    assert second["transformer:Consumer1"][1] == later and second["pack:pack0000"][1] == T0
 
     # MaskedConsumer leaves YellowLive: the output stream and the transformer rows go.
     model.assignments.assignments = [a for a in model.assignments.assignments if a.workspace != "MaskedConsumer"]
     with pg_engine.begin() as conn:
         assert sync_config_rows(conn, "YellowLive", _configs(model, "YellowLive"), later) == (0, 0, 2)
-    assert set(_table(pg_engine)) == {"Store1"}
+    assert set(_table(pg_engine)) == {"pack:pack0000"}

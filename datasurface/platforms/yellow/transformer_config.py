@@ -23,6 +23,7 @@ from .stream_config import (
     CONFIG_VERSION,
     CredentialRef,
     JobLaunchConfig,
+    PackConfig,
     StreamConfig,
     dag_id_for,
     stream_asset_uri,
@@ -75,7 +76,7 @@ class TransformerConfig(JobLaunchConfig):
         ]
 
 
-DagConfig = StreamConfig | TransformerConfig
+DagConfig = StreamConfig | TransformerConfig | PackConfig
 
 
 def parse_config(raw: Any) -> DagConfig:
@@ -86,6 +87,8 @@ def parse_config(raw: Any) -> DagConfig:
         raise TypeError(f"a config row is a JSON object, not {type(data).__name__}")
     if data.get("kind", "stream") == "transformer":
         return TransformerConfig.model_validate(data)
+    if data.get("kind") == "pack":
+        return PackConfig.model_validate(data)
     return StreamConfig.model_validate(data)
 
 

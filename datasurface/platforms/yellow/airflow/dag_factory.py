@@ -25,6 +25,7 @@ instead of short-circuiting it to success, which is what records the event.)
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 
@@ -33,12 +34,19 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, get_parsing_context
 
 from datasurface.commands.common import EXIT_KEEP_WORKING
-from datasurface.platforms.yellow.stream_config import StreamConfig, dag_id_for_row, stream_asset_uri
+from datasurface.platforms.yellow.stream_config import (
+    PackConfig,
+    StreamConfig,
+    dag_id_for_row,
+    dataset_asset_uri,
+    stream_asset_uri,
+)
 from datasurface.platforms.yellow.transformer_config import DagConfig, TransformerConfig
 
 from .config_source import load_raw_rows, parse_rows
+from .docs import stream_doc_md, stream_owner
 from .infra_dag import INFRA_DAG_ID, build_infrastructure_dag
-from .settings import FactorySettings
+from .settings import PACK_POOLS_ENV, FactorySettings
 from .tasks import START_DATE, PodSettings, command_task
 from .transformer_dag import build_transformer_dag, stream_asset
 
@@ -81,7 +89,7 @@ def build_stream_dags(configs: Iterable[DagConfig]) -> dict[str, DAG]:
             log.error("Platform '%s' / %s: duplicate DAG id %s; skipped", config.platform, _what(config), config.dag_id)
             continue
         try:
-            dag = build_stream_dag(config) if isinstance(config, StreamConfig) else build_transformer_dag(config)
+            dag = _build(config)
             # The DagBag validates each DAG after the file ran and reports a bad cron as an
             # import error of the whole file; catch it here, where it is one row's problem.
             # Once per distinct expression: croniter parsing is a large share of a parse.
@@ -100,9 +108,21 @@ def build_stream_dags(configs: Iterable[DagConfig]) -> dict[str, DAG]:
     return dags
 
 
+def _build(config: DagConfig) -> DAG:
+    if isinstance(config, StreamConfig):
+        return build_stream_dag(config)
+    if isinstance(config, PackConfig):
+        from .pack_dag import build_pack_dag  # only a dags folder with packs pays for its imports
+
+        return build_pack_dag(config, use_pool=os.environ.get(PACK_POOLS_ENV, "1") != "0")
+    return build_transformer_dag(config)
+
+
 def _what(config: DagConfig) -> str:
     if isinstance(config, TransformerConfig):
         return f"Transformer '{config.workspace}'"
+    if isinstance(config, PackConfig):
+        return f"Pack '{config.pack}'"
     return f"Stream '{config.stream}'"
 
 
@@ -114,8 +134,9 @@ def build_stream_dag(config: StreamConfig) -> DAG:
         catchup=False,
         max_active_runs=1,
         description=f"Ingest {config.store} ({', '.join(config.datasets)}) into Yellow platform {config.platform}",
+        doc_md=stream_doc_md(config),
         tags=["datasurface", f"platform:{config.platform}", f"launcher:{config.launcher}"],
-        default_args={"owner": "datasurface", "retries": 0},
+        default_args={"owner": stream_owner(config), "retries": 0},
         # Only the DAGs the factory returns count: a `with DAG` would otherwise register
         # itself with the DagBag even when its row is then rejected.
         auto_register=False,
@@ -136,7 +157,11 @@ def build_stream_dag(config: StreamConfig) -> DAG:
             conf={"datasurface": "KEEP_WORKING", "previous_run_id": "{{ run_id }}"},
         )
         done = EmptyOperator(
-            task_id=DONE_TASK, outlets=[stream_asset(stream_asset_uri(config.platform, config.stream))]
+            task_id=DONE_TASK,
+            outlets=[
+                stream_asset(stream_asset_uri(config.platform, config.stream)),
+                *(stream_asset(dataset_asset_uri(config.platform, config.store, d)) for d in config.datasets),
+            ],
         )
         job >> [keep_working, done]
     return dag

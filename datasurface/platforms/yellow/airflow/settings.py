@@ -31,6 +31,9 @@ DB_TIMEOUT_ENV = "DATASURFACE_FACTORY_DB_TIMEOUT"
 #: Where the last good rows per platform are kept (default $AIRFLOW_HOME/datasurface_cache).
 CACHE_DIR_ENV = "DATASURFACE_DAG_CACHE_DIR"
 
+#: "0" builds pack DAGs without their merge database's Airflow pool (see `pools`).
+PACK_POOLS_ENV = "DATASURFACE_PACK_POOLS"
+
 #: "0" turns the infrastructure DAG off (default on, when a model repo is set).
 INFRA_ENV = "DATASURFACE_INFRA"
 MODEL_REPO_ENV = "DATASURFACE_MODEL_REPO"

@@ -11,6 +11,10 @@ the same exit-code handling whichever is used:
 
 Exit codes listed in `skip_on_exit_code` leave the task SKIPPED instead of FAILED; any other
 non-zero exit fails the task.
+
+Each launcher's provider is imported only when a task of that launcher is built: importing
+the cncf-kubernetes provider (and the `kubernetes` client) costs about 2 s of CPU, which a
+dags folder whose DAGs all use the local launcher must never pay on every parse.
 """
 
 from __future__ import annotations
@@ -24,12 +28,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.secret import Secret
-from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import BaseOperator
-from kubernetes.client import models as k8s
+from typing import TYPE_CHECKING, Any
 
 from datasurface.platforms.yellow.kube_names import (
     ENV_CONFIGMAP,
@@ -38,6 +37,11 @@ from datasurface.platforms.yellow.kube_names import (
     MODELS_PVC,
 )
 from datasurface.platforms.yellow.stream_config import JobLaunchConfig
+
+if TYPE_CHECKING:
+    from airflow.providers.cncf.kubernetes.secret import Secret
+    from airflow.sdk import BaseOperator
+    from kubernetes.client import models as k8s
 
 #: Any fixed past date for every DataSurface DAG: with catchup off, only ticks after creation run.
 START_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -83,17 +87,33 @@ def command_task(
     pod: PodSettings,
     *,
     skip_on_exit_code: int | None = None,
+    xcom_result: bool = False,
+    env: dict[str, str] | None = None,
+    **extra: Any,
 ) -> BaseOperator:
-    """The operator running `datasurface <args>` with `launcher` ("kubernetes" or "local")."""
+    """The operator running `datasurface <args>` with `launcher` ("kubernetes" or "local").
+
+    `xcom_result`: the command's JSON result becomes the task's XCom: the last stdout line
+    (local), or the file the command writes at KPO's XCom path (kubernetes: `args` must end
+    with `--result-file` and `XCOM_RESULT_FILE`, see `result_args`). `env` adds variables
+    (templated: values may use the run's conf); `extra` goes to the operator (e.g. `pool`)."""
     if launcher == "local":
+        from airflow.providers.standard.operators.bash import BashOperator
+
         return BashOperator(
             task_id=task_id,
             bash_command=local_command(args),
             # BashOperator skips on 99 by default: say exactly which code skips, or none.
             skip_on_exit_code=skip_on_exit_code,
-            do_xcom_push=False,
+            do_xcom_push=xcom_result,
+            env=env,
+            append_env=True,
+            **extra,
         )
     if launcher == "kubernetes":
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from kubernetes.client import models as k8s_models
+
         return KubernetesPodOperator(
             task_id=task_id,
             name=pod_name(pod.name),
@@ -112,11 +132,13 @@ def command_task(
             service_account_name=JOB_LAUNCHER_SERVICE_ACCOUNT,
             automount_service_account_token=False,
             security_context=_pod_security_context(),
+            env_vars=[k8s_models.V1EnvVar(name=k, value=v) for k, v in (env or {}).items()] or None,
             skip_on_exit_code=skip_on_exit_code,
             get_logs=True,
             log_events_on_failure=True,
             on_finish_action="delete_pod",
-            do_xcom_push=False,
+            do_xcom_push=xcom_result,
+            **extra,
         )
     raise ValueError(f"unknown launcher '{launcher}': use 'kubernetes' or 'local'")
 
@@ -161,17 +183,32 @@ def label_value(value: str) -> str:
 
 # The same objects serve every pod of a parse: thousands of DAGs, no need for thousands of
 # copies. The operator never mutates them (they are not template fields).
+#: Where KubernetesPodOperator's xcom sidecar reads a pod's result.
+XCOM_RESULT_FILE = "/airflow/xcom/return.json"
+
+
+def result_args(launcher: str) -> list[str]:
+    """Arguments that make a `--json` command's result the task's XCom under `launcher`."""
+    return ["--result-file", XCOM_RESULT_FILE] if launcher == "kubernetes" else []
+
+
 @functools.cache
 def _config_env_from() -> tuple[k8s.V1EnvFromSource, ...]:
+    from kubernetes.client import models as k8s
+
     return (k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name=ENV_CONFIGMAP)),)
 
 
 def _secret_env_from(prefix: str, secret: str) -> k8s.V1EnvFromSource:
+    from kubernetes.client import models as k8s
+
     return k8s.V1EnvFromSource(prefix=prefix, secret_ref=k8s.V1SecretEnvSource(name=secret))
 
 
 @functools.cache
 def _models_volume(writable: bool) -> k8s.V1Volume:
+    from kubernetes.client import models as k8s
+
     return k8s.V1Volume(
         name=MODELS_VOLUME,
         persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=MODELS_PVC, read_only=not writable),
@@ -180,13 +217,19 @@ def _models_volume(writable: bool) -> k8s.V1Volume:
 
 @functools.cache
 def _models_mount(writable: bool) -> k8s.V1VolumeMount:
+    from kubernetes.client import models as k8s
+
     return k8s.V1VolumeMount(name=MODELS_VOLUME, mount_path=MODELS_MOUNT, read_only=not writable)
 
 
 @functools.cache
 def _pod_security_context() -> k8s.V1PodSecurityContext:
+    from kubernetes.client import models as k8s
+
     return k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=JOB_UID, fs_group=JOB_UID)
 
 
 def _secret(env_var: str, secret: str, key: str) -> Secret:
+    from airflow.providers.cncf.kubernetes.secret import Secret
+
     return Secret("env", env_var, secret, key)  # type: ignore[no-untyped-call]  # provider's __init__ is unannotated
