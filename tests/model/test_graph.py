@@ -146,3 +146,8 @@ def test_mermaid_escapes_quotes_in_names() -> None:
     text = to_mermaid(build_graph(b.eco, b.assignments, platform="live_p"))
     assert 'DSG analytics/say #quot;hi#quot;"]' in text
     assert '"hi"' not in text
+
+
+def test_readme_shows_the_example_models_lineage_as_graph_draws_it() -> None:
+    readme = (SANDBOX_MODEL.parents[1] / "README.md").read_text()
+    assert f"```mermaid\n{_sandbox_graph('--mermaid')}```" in readme
