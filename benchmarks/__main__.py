@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         print(f"# running benchmark '{name}' ...", file=sys.stderr, flush=True)
         figures.update(BENCHMARKS[name]())
     # Stable order, ratios last and ratio_live, ratio_forensic the very last two lines
-    # (DESIGN.md: `make bench` ends with them), whatever order the benchmarks ran in.
+    # (ARCHITECTURE.md: `make bench` ends with them), whatever order the benchmarks ran in.
     last = ("ratio_live", "ratio_forensic")
     ordered = sorted(
         figures.items(),

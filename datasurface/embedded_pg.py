@@ -46,6 +46,7 @@ __all__ = [
     "free_port",
     "is_running",
     "log_file",
+    "port_holder",
     "running_port",
     "start",
     "stop",
@@ -340,12 +341,13 @@ def _initdb(data_dir: Path, run_as: _RunAs, fast: bool) -> None:
     _run("initdb", args, data_dir, run_as, timeout=120)
 
 
-def start(data_dir: Path, port: int, *, fast: bool = True) -> str:
+def start(data_dir: Path, port: int, *, fast: bool = True, port_variable: str | None = None) -> str:
     """Start (initdb first if needed) a server on `data_dir` at 127.0.0.1:`port`; return its URL.
 
     Idempotent: if a server already runs on `data_dir` at `port`, just return the URL.
     `fast` turns off fsync / synchronous_commit / full_page_writes: fine for tests and
-    demos, never for data you want to keep through a machine crash.
+    demos, never for data you want to keep through a machine crash. `port_variable` names the
+    environment variable that moves the port, for the message when the port is taken.
     """
     data_dir = Path(data_dir).resolve()
     existing = _read_pid_file(data_dir)
@@ -371,6 +373,13 @@ def start(data_dir: Path, port: int, *, fast: bool = True) -> str:
         # reused by a process it cannot signal (another user), it refuses to start.
         (data_dir / "postmaster.pid").unlink(missing_ok=True)
 
+    if _port_in_use(port):
+        # pg_ctl would report this on the last of about 15 lines; say it in one.
+        raise EmbeddedPgError(
+            f"port {port} on 127.0.0.1 is already in use by {port_holder(port)}, so PostgreSQL for data dir "
+            f"{data_dir} cannot listen there: stop that program, or choose another port"
+            + (f" (export {port_variable}=<port>)" if port_variable else "")
+        )
     opts = [f"-h 127.0.0.1 -p {port}"]
     opts.append(f"-k {shlex.quote(str(data_dir))}" if len(str(data_dir)) <= _MAX_SOCKET_DIR_LEN else "-k ''")
     if fast:
@@ -379,13 +388,30 @@ def start(data_dir: Path, port: int, *, fast: bool = True) -> str:
     args += ["-l", str(log_file(data_dir)), "-o", " ".join(opts), "start"]
     try:
         _run("pg_ctl", args, data_dir, run_as, timeout=_START_TIMEOUT_S + 10)
-    except EmbeddedPgError as exc:
-        hint = ""
-        if _port_in_use(port):
-            hint = f"\nhint: port {port} is already in use by another process"
-        raise EmbeddedPgError(f"{exc}{hint}") from None
+    except EmbeddedPgError:
+        if _port_in_use(port):  # taken between our check and pg_ctl: the one line that matters
+            raise EmbeddedPgError(
+                f"port {port} on 127.0.0.1 is already in use by {port_holder(port)}, so PostgreSQL for data dir "
+                f"{data_dir} cannot listen there: stop that program, or choose another port"
+            ) from None
+        raise
     _wait_ready(data_dir, port, _START_TIMEOUT_S)
     return url_for(port)
+
+
+def port_holder(port: int) -> str:
+    """Which process listens on TCP `port`: "name (pid N)", or "another program" when the
+    system does not say (a process of another user, without privileges)."""
+    try:
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                try:
+                    return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+                except psutil.Error:
+                    return f"pid {conn.pid}"
+    except (psutil.Error, OSError):
+        pass
+    return "another program"
 
 
 def _port_in_use(port: int) -> bool:

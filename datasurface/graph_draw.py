@@ -1,58 +1,95 @@
-"""Draw the pipeline graph as a picture (matplotlib, imported lazily: a notebooks extra).
+"""The lineage picture as text: Mermaid (`graph --mermaid`) and Graphviz DOT (`graph --dot`).
 
-Three columns, left to right: datastores, the ingestion streams of each platform, and the
-workspace DSGs they feed. Graphviz would lay it out better but needs a system binary; this
-needs nothing beyond `pip install datasurface[notebooks]`.
+Mermaid rather than a drawn image: GitHub and JupyterLab render a ```mermaid block natively
+(a notebook shows it with `IPython.display.Markdown`), the layout engine places boxes and
+arrows (a hand-placed matplotlib drawing missed its boxes), and the text diffs in review.
+Both renderers draw `graph.lineage()`: stores (shared) outside, one box per platform holding
+its streams, DSGs and transformers, so a transformer's output store visibly feeds the next
+stream.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datasurface.graph import Lineage, Node, PlatformGraph, lineage
 
-from datasurface.graph import PlatformGraph
+#: Mermaid shape per node kind: (open, close).
+_MERMAID_SHAPES = {
+    "store": ('[("', '")]'),
+    "stream": ('(["', '"])'),
+    "dsg": ('["', '"]'),
+    "transformer": ('{{"', '"}}'),
+}
+_MERMAID_CLASSES = {
+    "store": "fill:#d8e8f8,stroke:#555",
+    "stream": "fill:#fbe3c4,stroke:#555",
+    "dsg": "fill:#d9f0d3,stroke:#555",
+    "transformer": "fill:#eadcf5,stroke:#555",
+}
+_DOT_SHAPES = {"store": "cylinder", "stream": "ellipse", "dsg": "box", "transformer": "hexagon"}
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
-_COLOURS = {"store": "#d8e8f8", "stream": "#fbe3c4", "dsg": "#d9f0d3"}
+def _mermaid_text(text: str) -> str:
+    """A label inside "...": Mermaid has no backslash escapes, only entity codes."""
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def draw_graph(graphs: list[PlatformGraph], title: str = "Pipeline graph") -> Figure:
-    import matplotlib.pyplot as plt
+def _groups(lin: Lineage) -> tuple[list[Node], dict[str, list[Node]]]:
+    shared = [n for n in lin.nodes if n.platform is None]
+    by_platform: dict[str, list[Node]] = {}
+    for node in lin.nodes:
+        if node.platform is not None:
+            by_platform.setdefault(node.platform, []).append(node)
+    return shared, by_platform
 
-    stores = sorted({s.store for g in graphs for s in g.streams})
-    streams = [(g.platform.name, s.stream) for g in graphs for s in g.streams]
-    # DSGs in the order their streams appear, so arrows cross as little as possible.
-    dsgs = list(dict.fromkeys((d.workspace, d.dsg) for g in graphs for s in g.streams for d in s.dsgs))
-    rows = max(len(stores), len(streams), len(dsgs), 1)
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.9 * rows))
-    ax.set_axis_off()
-    ax.set_xlim(-0.6, 2.6)
-    ax.set_ylim(-0.8, rows - 0.2)
-    ax.set_title(title)
 
-    def place(items: list[Any], column: int, kind: str, label: Any) -> dict[Any, tuple[float, float]]:
-        positions: dict[Any, tuple[float, float]] = {}
-        offset = (rows - len(items)) / 2
-        for index, item in enumerate(items):
-            xy = (float(column), rows - 1 - index - offset)
-            positions[item] = xy
-            ax.text(*xy, label(item), ha="center", va="center", fontsize=9,
-                    bbox={"boxstyle": "round,pad=0.4", "facecolor": _COLOURS[kind], "edgecolor": "#555"})  # fmt: skip
-        return positions
+def to_mermaid(graphs: list[PlatformGraph], title: str | None = None) -> str:
+    """A Mermaid flowchart, left to right. Node ids are n0, n1, ... (Mermaid ids can't hold
+    the ':' and '/' of lineage ids); labels carry the names."""
+    lin = lineage(graphs)
+    ids = {node.id: f"n{i}" for i, node in enumerate(lin.nodes)}
+    lines: list[str] = []
+    if title:
+        lines += ["---", f"title: {title}", "---"]
+    lines.append("flowchart LR")
 
-    store_at = place(stores, 0, "store", lambda s: f"Datastore\n{s}")
-    stream_at = place(streams, 1, "stream", lambda ps: f"{ps[0]}\nstream {ps[1]}")
-    dsg_at = place(dsgs, 2, "dsg", lambda wd: f"{wd[0]}\nDSG {wd[1]}")
+    def node_line(node: Node, indent: str) -> str:
+        opening, closing = _MERMAID_SHAPES[node.kind]
+        prefix = {"store": "", "stream": "stream ", "dsg": "DSG ", "transformer": ""}[node.kind]
+        return f"{indent}{ids[node.id]}{opening}{_mermaid_text(prefix + node.label)}{closing}:::{node.kind}"
 
-    def arrow(start: tuple[float, float], end: tuple[float, float]) -> None:
-        ax.annotate("", xy=(end[0] - 0.28, end[1]), xytext=(start[0] + 0.28, start[1]),
-                    arrowprops={"arrowstyle": "->", "color": "#444"})  # fmt: skip
+    shared, by_platform = _groups(lin)
+    lines += [node_line(n, "  ") for n in shared]
+    for index, (platform, nodes) in enumerate(by_platform.items()):
+        lines.append(f'  subgraph p{index}["Platform {_mermaid_text(platform)}"]')
+        lines += [node_line(n, "    ") for n in nodes]
+        lines.append("  end")
+    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in lin.edges]
+    lines += [f"  classDef {kind} {style}" for kind, style in _MERMAID_CLASSES.items()]
+    return "\n".join(lines)
 
-    for g in graphs:
-        for s in g.streams:
-            arrow(store_at[s.store], stream_at[(g.platform.name, s.stream)])
-            for d in s.dsgs:
-                arrow(stream_at[(g.platform.name, s.stream)], dsg_at[(d.workspace, d.dsg)])
-    fig.tight_layout()
-    return fig
+
+def to_markdown(graphs: list[PlatformGraph], title: str | None = None) -> str:
+    """The Mermaid flowchart in a fenced block, for a README or a notebook's Markdown output."""
+    return f"```mermaid\n{to_mermaid(graphs, title)}\n```"
+
+
+def to_dot(graphs: list[PlatformGraph]) -> str:
+    """The same lineage as a Graphviz DOT graph; one cluster per platform."""
+
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lin = lineage(graphs)
+    lines = ["digraph datasurface {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    shared, by_platform = _groups(lin)
+    for node in shared:
+        lines.append(f"  {q(node.id)} [label={q(node.label)}, shape={_DOT_SHAPES[node.kind]}];")
+    for index, (platform, nodes) in enumerate(by_platform.items()):
+        lines.append(f"  subgraph cluster_{index} {{")
+        lines.append(f"    label={q('Platform ' + platform)};")
+        for node in nodes:
+            lines.append(f"    {q(node.id)} [label={q(node.label)}, shape={_DOT_SHAPES[node.kind]}];")
+        lines.append("  }")
+    lines += [f"  {q(a)} -> {q(b)};" for a, b in lin.edges]
+    lines.append("}")
+    return "\n".join(lines)

@@ -1,10 +1,26 @@
 """The sandbox without Docker: an embedded Postgres, the example model, the simulator, the
-jobs, and (for `make up-local`) Airflow standalone. Behind `make demo`, `make up-local`,
-`make down-local`.
+jobs, and (for `make up-local`) Airflow. Behind `make demo`, `make up-local`,
+`make down-local`, `make status-local`.
 
 Everything lives under `.sandbox/` in the repository: the Postgres data folder, the local
 model repository, the models folder, Airflow's home and a `pids.json` naming exactly the
-processes `up` started, so that `down` stops those and nothing else.
+process groups `up` started, so that `down` stops those and nothing else.
+
+Why `up` starts Airflow's components itself instead of `airflow standalone`: standalone binds
+the UI on 0.0.0.0 and starts two log servers on every interface (the UI port +1 and +2, not
+configurable), which a laptop on a shared network should not expose. Here the API server
+listens on 127.0.0.1 only, and the scheduler runs with `--skip-serve-logs`: on one machine
+the API server reads the task log files directly, so the stack takes exactly two ports, the
+Postgres port and the Airflow port, both checked before anything starts. No triggerer: no
+DataSurface task defers.
+
+Every step gets the same environment (`local_env`, which the example model's `eco.py` reads),
+including the merge handler, which runs as a subprocess with it: loaded in-process it would
+read this process's environment instead and write no DAG config rows. A step that fails stops
+`up` at once with the step's name and the cause.
+
+This module imports only the standard library at the top, so `env` and the one-line hint for
+a missing virtualenv work from any Python.
 
     python -m datasurface.local_stack demo | up | down | status | env
 """
@@ -14,24 +30,41 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from datasurface import embedded_pg
+from datasurface.errors import DataSurfaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PORT = 55432
+PG_PORT_ENV = "DATASURFACE_LOCAL_PG_PORT"
+AIRFLOW_PORT_ENV = "DATASURFACE_AIRFLOW_PORT"
+DEFAULT_AIRFLOW_PORT = 8080
 SOURCE_DB = "customer_db"
 MERGE_DB = "datasurface_merge"
 PLATFORMS = ("YellowLive", "YellowForensic")
+#: The Airflow components `up` starts, each in its own process group (see the module docstring).
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+#: How long `up` waits for the API server, then for every stream DAG to be listed.
+AIRFLOW_READY_TIMEOUT_S = 240.0
+DAGS_VISIBLE_TIMEOUT_S = 120.0
+#: batch_out of a version that is still live (the engine's sentinel); shown as "live".
+LIVE_BATCH_OUT = 2147483647
+
+VENV_HINT = "run `make demo` (or `make venv`) first, then `source .venv/bin/activate`"
+
+
+class LocalStackError(DataSurfaceError):
+    """A step of the local stack failed; the message names the step, the cause and the fix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +99,10 @@ class Paths:
     def logs(self) -> Path:
         return self.state / "logs"
 
+    @property
+    def model(self) -> Path:
+        return self.root / "sandbox" / "model"
+
 
 def say(message: str) -> None:
     print(f"==> {message}", flush=True)
@@ -89,10 +126,80 @@ def local_env(port: int) -> dict[str, str]:
     }
 
 
+def batch_label(batch_out: int) -> str:
+    """A version's last batch as a person reads it: "live" instead of the sentinel."""
+    return "live" if batch_out == LIVE_BATCH_OUT else str(batch_out)
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Run one step of `up`/`demo`: any failure becomes one `LocalStackError` naming the step."""
+    try:
+        yield
+    except LocalStackError as exc:
+        raise LocalStackError(f"step '{name}' failed: {exc}") from None
+    except DataSurfaceError as exc:
+        raise LocalStackError(f"step '{name}' failed: {exc}") from None
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LocalStackError(f"step '{name}' failed: {exc}") from None
+
+
+# -- ports ---------------------------------------------------------------------------------
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on `port` (on 127.0.0.1 or on every interface). SO_REUSEADDR
+    as the servers use it, so a socket in TIME_WAIT from an earlier run does not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_holder(port: int) -> str:
+    """Which process listens on `port` (see `embedded_pg.port_holder`)."""
+    from datasurface import embedded_pg
+
+    return embedded_pg.port_holder(port)
+
+
+def check_ports(ports: Sequence[tuple[str, int, str]]) -> None:
+    """Each (what, port, variable that moves it) must be free; one line per taken port."""
+    taken = [
+        f"port {port} ({what}) is in use by {port_holder(port)}: stop it, or choose another port with "
+        f"`export {variable}=<port>`"
+        for what, port, variable in ports
+        if not port_is_free(port)
+    ]
+    if taken:
+        raise LocalStackError("; ".join(taken))
+
+
+def _env_port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise LocalStackError(f"{variable}={raw!r} is not a port number; set it to e.g. {default}") from None
+    if not 1 <= port <= 65535:
+        raise LocalStackError(f"{variable}={port} is not a TCP port (1-65535); set it to e.g. {default}")
+    return port
+
+
+# -- steps shared by demo and up -------------------------------------------------------------
+
+
 def ensure_postgres(paths: Paths, port: int) -> str:
-    """Start (or reuse) the embedded Postgres and create the two databases."""
+    """Start (or reuse) the embedded Postgres and create the two databases; return its URL."""
+    from sqlalchemy import create_engine, text
+
+    from datasurface import embedded_pg
+
     say(f"Postgres: embedded server in {paths.pg} on 127.0.0.1:{port}")
-    url = embedded_pg.start(paths.pg, port)
+    url = embedded_pg.start(paths.pg, port, port_variable=PG_PORT_ENV)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -106,13 +213,20 @@ def ensure_postgres(paths: Paths, port: int) -> str:
 
 
 def datasurface(args: Sequence[str], env: dict[str, str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the `datasurface` command with this interpreter, output captured."""
+    """Run the `datasurface` command with this interpreter and `env`, output captured."""
     result = subprocess.run(
         [sys.executable, "-m", "datasurface.cli", *args], env=env, capture_output=True, text=True, check=False
     )
     if check and result.returncode != 0:
-        raise RuntimeError(f"`datasurface {' '.join(args)}` failed ({result.returncode}):\n{result.stderr.strip()}")
+        raise LocalStackError(
+            f"`datasurface {' '.join(args)}` exited {result.returncode}: {_last_lines(result.stderr, 5)}"
+        )
     return result
+
+
+def _last_lines(text: str, n: int) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-n:]) if lines else "(no output)"
 
 
 def run_stream_to_done(model: Path, platform: str, stream: str, env: dict[str, str]) -> dict[str, Any]:
@@ -126,13 +240,14 @@ def run_stream_to_done(model: Path, platform: str, stream: str, env: dict[str, s
         if result.returncode == 0:
             return dict(json.loads(result.stdout))
         if result.returncode != 75:
-            raise RuntimeError(f"job {platform}/{stream} failed:\n{result.stderr.strip()}")
-    raise RuntimeError(f"job {platform}/{stream} did not finish")
+            raise LocalStackError(f"job {platform}/{stream} failed: {_last_lines(result.stderr, 5)}")
+    raise LocalStackError(f"job {platform}/{stream} did not finish after 1000 runs")
 
 
 def run_all_streams(model: Path, env: dict[str, str]) -> None:
     """Every ingestion stream of every platform to DONE; then each DataTransformer, which
-    reads the fresh views and refills its output store, which is then ingested in turn."""
+    reads the fresh views and refills its output store, which is then ingested in turn.
+    Prints the batch id each stream committed, as the engine reports it."""
     graph = json.loads(datasurface(["graph", str(model), "--json"], env).stdout)
     transformers = transformer_runs(model)
     outputs = {(t.platform, t.output_stream) for t in transformers}
@@ -150,23 +265,8 @@ def run_all_streams(model: Path, env: dict[str, str]) -> None:
         # The transformer reads its workspace's views: they must exist first.
         datasurface(["views", "reconcile", "--model", str(model), "--platform", t.platform, "--pending-ok"], env)
         started = time.monotonic()
-        result = json.loads(
-            datasurface(
-                [
-                    "transformer",
-                    "run",
-                    "--model",
-                    str(model),
-                    "--platform",
-                    t.platform,
-                    "--workspace",
-                    t.workspace,
-                    "--ingest",
-                    "--json",
-                ],
-                env,
-            ).stdout
-        )
+        args = ["transformer", "run", "--model", str(model), "--platform", t.platform, "--workspace", t.workspace]
+        result = json.loads(datasurface([*args, "--ingest", "--json"], env).stdout)
         rows = ", ".join(f"{k} {v} rows" for k, v in result["rows_written"].items())
         say(
             f"  {t.platform}/{t.workspace} transformer -> {t.output_store} ({rows}), "
@@ -175,7 +275,8 @@ def run_all_streams(model: Path, env: dict[str, str]) -> None:
 
 
 def transformer_runs(model: Path) -> list[Any]:
-    """The transformers each Yellow platform runs (those whose output it ingests)."""
+    """The transformers each Yellow platform runs (those whose output it ingests). The model
+    is loaded in this process: `main` put the stack's settings into `os.environ` first."""
     from datasurface.model.loader import load_model
     from datasurface.platforms.yellow.platform import YellowDataPlatform
     from datasurface.platforms.yellow.transformer_config import build_transformer_configs
@@ -195,6 +296,8 @@ def simulate(env: dict[str, str], model: Path, *args: str) -> dict[str, Any]:
 
 
 def views_summary(model: Path, env: dict[str, str], merge_url: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+
     listing = json.loads(datasurface(["views", "list", "--model", str(model), "--json"], env).stdout)
     lines: list[str] = []
     engine = create_engine(merge_url)
@@ -239,6 +342,8 @@ def _view_entries(listing: Any) -> list[dict[str, str]]:
 
 def _customer_history(conn: Any, view: str) -> list[str]:
     """The forensic history of the customer with the most versions."""
+    from sqlalchemy import text
+
     busiest = conn.execute(
         text(f"SELECT id FROM {view} GROUP BY id ORDER BY count(*) DESC, id LIMIT 1")  # noqa: S608
     ).scalar()
@@ -254,9 +359,8 @@ def _customer_history(conn: Any, view: str) -> list[str]:
     lines = ["", f"Forensic history of customer {busiest} ({view}):"]
     lines.append(f"  {'batches':<12} {'valid from (UTC)':<27} {'name':<28} email")
     for r in rows:
-        out = "live" if r.ds_surf_batch_out == 2147483647 else str(r.ds_surf_batch_out)
         lines.append(
-            f"  {f'{r.ds_surf_batch_in}..{out}':<12} {r.ds_surf_valid_from!s:<27} "
+            f"  {f'{r.ds_surf_batch_in}..{batch_label(r.ds_surf_batch_out)}':<12} {r.ds_surf_valid_from!s:<27} "
             f"{r.first_name + ' ' + r.last_name:<28} {r.email}"
         )
     return lines
@@ -264,34 +368,51 @@ def _customer_history(conn: Any, view: str) -> list[str]:
 
 def demo(paths: Paths, port: int, changes: int = 400) -> int:
     """The main job in one shot: Postgres, changes, both platforms' streams, views, summary."""
+    from sqlalchemy.engine import make_url
+
+    from datasurface import embedded_pg
+
     started = time.monotonic()
-    url = ensure_postgres(paths, port)
+    if embedded_pg.running_port(paths.pg) != port:
+        with step("check ports"):
+            check_ports([("Postgres", port, PG_PORT_ENV)])
+    with step("Postgres"):
+        url = ensure_postgres(paths, port)
     env = {**os.environ, **local_env(port)}
-    model = paths.root / "sandbox" / "model"
-    say("Lint the example model")
-    datasurface(["lint", str(model)], env)
-    say(f"Simulator: create the customer tables and load 200 customers into {SOURCE_DB}")
-    simulate(env, model, "--create-tables", "--initial-customers", "200", "--max-changes", "0", "--seed", "1")
-    say("Batch 1: ingest and merge every stream of both platforms")
-    run_all_streams(model, env)
-    for batch in (2, 3):
-        summary = simulate(env, model, "--rate", "0", "--max-changes", str(changes // 2), "--seed", str(batch))
-        say(f"Simulator: {summary.get('total_changes', changes // 2)} changes at the source")
-        say(f"Batch {batch}: ingest and merge the changes")
-        run_all_streams(model, env)
-    say("Reconcile the consumer views of both platforms")
-    for platform in PLATFORMS:
-        datasurface(["views", "reconcile", "--model", str(model), "--platform", platform], env)
-    merge_url = make_url(url).set(database=MERGE_DB).render_as_string(hide_password=False)
-    print("\nConsumer views:")
-    for line in views_summary(model, env, merge_url):
-        print(line)
+    model = paths.model
+    with step("lint"):
+        say("Lint the example model")
+        datasurface(["lint", str(model)], env)
+    with step("simulator"):
+        say(f"Simulator: create the customer tables and load 200 customers into {SOURCE_DB}")
+        simulate(env, model, "--create-tables", "--initial-customers", "200", "--max-changes", "0", "--seed", "1")
+    rounds = 3
+    for round_no in range(1, rounds + 1):
+        with step(f"round {round_no} of {rounds}"):
+            if round_no > 1:
+                summary = simulate(
+                    env, model, "--rate", "0", "--max-changes", str(changes // 2), "--seed", str(round_no)
+                )
+                say(f"Simulator: {summary.get('total_changes', changes // 2)} changes at the source")
+            say(f"Round {round_no} of {rounds}: ingest and merge every stream of both platforms (one batch each)")
+            run_all_streams(model, env)
+    with step("views"):
+        say("Reconcile the consumer views of both platforms")
+        for platform in PLATFORMS:
+            datasurface(["views", "reconcile", "--model", str(model), "--platform", platform], env)
+        merge_url = make_url(url).set(database=MERGE_DB).render_as_string(hide_password=False)
+        print("\nConsumer views:")
+        for line in views_summary(model, env, merge_url):
+            print(line)
     print(
         f"\nDone in {time.monotonic() - started:.0f} s. Postgres keeps running at "
         f"postgresql://postgres@127.0.0.1:{port}/{MERGE_DB} (psql, notebooks: `make lab`); "
         "`make down-local` stops it."
     )
     return 0
+
+
+# -- process groups ----------------------------------------------------------------------------
 
 
 def _load_pids(paths: Paths) -> dict[str, int]:
@@ -304,6 +425,16 @@ def _save_pids(paths: Paths, pids: dict[str, int]) -> None:
     paths.pids.write_text(json.dumps(pids, indent=2))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def stop_process_group(pid: int, sig: int, timeout: float = 20) -> None:
     """Send `sig` to the process group `pid` leads and wait for its leader to exit."""
     try:
@@ -312,9 +443,7 @@ def stop_process_group(pid: int, sig: int, timeout: float = 20) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return
         time.sleep(0.2)
     try:
@@ -324,11 +453,13 @@ def stop_process_group(pid: int, sig: int, timeout: float = 20) -> None:
 
 
 def down(paths: Paths) -> int:
+    from datasurface import embedded_pg
+
     pids = _load_pids(paths)
-    for name, pid in pids.items():
+    # The simulator first, the API server last: nothing is left writing to a stopped service.
+    for name, pid in reversed(list(pids.items())):
         say(f"stop {name} (process group {pid})")
-        # Airflow standalone shuts its components down cleanly on SIGINT (PLATFORM_NOTES).
-        stop_process_group(pid, signal.SIGINT if name == "airflow" else signal.SIGTERM)
+        stop_process_group(pid, signal.SIGTERM)
     if paths.pids.exists():
         paths.pids.unlink()
     if embedded_pg.is_running(paths.pg):
@@ -337,38 +468,82 @@ def down(paths: Paths) -> int:
     return 0
 
 
+def stack_memory(pids: dict[str, int]) -> dict[str, int]:
+    """Proportional set size (bytes) per process group: shared pages (Python, Airflow's
+    libraries) are split between the processes that map them, so the sum is what the stack
+    really costs the machine; RSS would count them once per process."""
+    import psutil
+
+    totals = dict.fromkeys(pids, 0)
+    group_of = {pid: name for name, pid in pids.items()}
+    for process in psutil.process_iter():
+        try:
+            name = group_of.get(os.getpgid(process.pid))
+            if name is not None:
+                totals[name] += process.memory_full_info().pss
+        except (psutil.Error, ProcessLookupError, PermissionError):
+            continue
+    return totals
+
+
 def status(paths: Paths, port: int) -> int:
+    from datasurface import embedded_pg
+
     pg = "running" if embedded_pg.is_running(paths.pg) else "stopped"
     print(f"postgres: {pg} (127.0.0.1:{port}, data {paths.pg})")
-    for name, pid in _load_pids(paths).items():
-        try:
-            os.kill(pid, 0)
-            state = "running"
-        except ProcessLookupError:
-            state = "gone"
-        print(f"{name}: {state} (pid {pid})")
+    pids = _load_pids(paths)
+    memory = stack_memory(pids) if pids else {}
+    for name, pid in pids.items():
+        state = "running" if _alive(pid) else "gone"
+        print(f"{name}: {state} (process group {pid}, {memory.get(name, 0) / 2**20:.0f} MiB PSS)")
+    if pids:
+        pg_pss = _postgres_pss(paths)
+        total = sum(memory.values()) + pg_pss
+        print(f"memory: {total / 2**30:.2f} GiB PSS in all (Postgres {pg_pss / 2**20:.0f} MiB)")
     return 0
 
 
-AIRFLOW_PORT_ENV = "DATASURFACE_AIRFLOW_PORT"
-DEFAULT_AIRFLOW_PORT = 8080
+def _postgres_pss(paths: Paths) -> int:
+    import psutil
+
+    from datasurface import embedded_pg
+
+    info = embedded_pg.running_port(paths.pg)
+    pid_file = paths.pg / "postmaster.pid"
+    if info is None or not pid_file.exists():
+        return 0
+    try:
+        postmaster = psutil.Process(int(pid_file.read_text().splitlines()[0]))
+        return sum(p.memory_full_info().pss for p in [postmaster, *postmaster.children(recursive=True)])
+    except (psutil.Error, OSError, ValueError, IndexError):
+        return 0
+
+
+# -- up: Airflow -------------------------------------------------------------------------------
 
 
 def airflow_env(paths: Paths, pg_port: int, airflow_port: int) -> dict[str, str]:
-    """Airflow standalone for the sandbox: LocalExecutor, the DAG factory, the local launcher."""
+    """Airflow for the sandbox: LocalExecutor, the DAG factory, the local launcher, 127.0.0.1."""
     home = paths.airflow_home
     return {
         **local_env(pg_port),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # Airflow stops a DAG-file parse after 30 s; on a loaded two-core laptop one parse of
+        # the factory's file took longer, every DAG went stale and tasks failed with "Dag not
+        # found". A local stack waits instead (the parse's own speed is the DAG factory's job).
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "180",
+        "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(airflow_port),
-        # Tasks reach the API server here; it must follow the port (PLATFORM_NOTES).
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{airflow_port}/execution/",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(airflow_port + 1),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(airflow_port + 2),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{airflow_port}",
+        # Tasks reach the API server here; it must follow the port.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{airflow_port}/execution/",
         # The DAG factory's contract (datasurface/platforms/yellow/airflow/settings.py).
         "DATASURFACE_PLATFORMS": ",".join(PLATFORMS),
         "DATASURFACE_MERGE_CREDENTIAL": "postgres",
@@ -379,88 +554,230 @@ def airflow_env(paths: Paths, pg_port: int, airflow_port: int) -> dict[str, str]
     }
 
 
+def airflow_commands(airflow: Path, airflow_port: int) -> dict[str, list[str]]:
+    """The components `up` starts (see the module docstring for why not `standalone`)."""
+    return {
+        "api-server": [str(airflow), "api-server", "--host", "127.0.0.1", "--port", str(airflow_port)],
+        "scheduler": [str(airflow), "scheduler", "--skip-serve-logs"],
+        "dag-processor": [str(airflow), "dag-processor"],
+    }
+
+
 def _spawn(name: str, args: Sequence[str], env: dict[str, str], paths: Paths) -> int:
     """Start a background process in its own process group, output to .sandbox/logs/NAME.log."""
     paths.logs.mkdir(parents=True, exist_ok=True)
-    log = (paths.logs / f"{name}.log").open("ab")
-    process = subprocess.Popen(
-        list(args), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    with (paths.logs / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(
+            list(args), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     return process.pid
 
 
-def _wait_for_http(url: str, timeout: float, pid: int) -> bool:
-    import urllib.error
-    import urllib.request
+def _log_tail(paths: Paths, name: str, lines: int = 3) -> str:
+    try:
+        text = (paths.logs / f"{name}.log").read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return _last_lines(text, lines)
 
+
+def _dead_component(pids: dict[str, int]) -> str | None:
+    for name, pid in pids.items():
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            finished = 0 if _alive(pid) else pid
+        if finished:
+            return name
+    return None
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_until(what: str, ready: Callable[[], bool], timeout: float, pids: dict[str, int], paths: Paths) -> None:
+    """Poll `ready` once a second; stop at once, naming the component, if one of `pids` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        dead = _dead_component(pids)
+        if dead is not None:
+            raise LocalStackError(
+                f"Airflow's {dead} exited while waiting for {what}: {_log_tail(paths, dead)} "
+                f"(whole log: {paths.logs / (dead + '.log')})"
+            )
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
+            done = ready()
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            done = False  # not serving yet, or mid-restart: ask again
+        if done:
+            return
         time.sleep(1)
-    return False
+    raise LocalStackError(f"{what} not ready after {timeout:.0f} s; see the logs in {paths.logs}")
+
+
+def admin_password(paths: Paths) -> str | None:
+    """The `admin` password the simple auth manager generated on first start."""
+    password_file = paths.airflow_home / "simple_auth_manager_passwords.json.generated"
+    try:
+        passwords = json.loads(password_file.read_text())
+    except (OSError, ValueError):
+        return None
+    value = passwords.get("admin")
+    return str(value) if value else None
+
+
+def airflow_token(base_url: str, password: str) -> str:
+    request = urllib.request.Request(
+        f"{base_url}/auth/token",
+        data=json.dumps({"username": "admin", "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return str(json.loads(response.read())["access_token"])
+
+
+def airflow_dag_ids(base_url: str, token: str) -> set[str]:
+    """Every DAG the API server lists (serialized by the dag-processor)."""
+    request = urllib.request.Request(f"{base_url}/api/v2/dags?limit=1000", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return {str(d["dag_id"]) for d in json.loads(response.read())["dags"]}
+
+
+def expected_dag_ids(merge_url: str) -> set[str]:
+    """The DAGs the factory builds from the config rows the merge handler wrote."""
+    from sqlalchemy import create_engine
+
+    from datasurface.platforms.yellow.airflow.infra_dag import INFRA_DAG_ID
+    from datasurface.platforms.yellow.stream_config import dag_id_for_row, read_config_rows
+
+    engine = create_engine(merge_url)
+    try:
+        with engine.connect() as conn:
+            ids = {dag_id_for_row(p, key) for p in PLATFORMS for key, _ in read_config_rows(conn, p)}
+    finally:
+        engine.dispose()
+    return ids | {INFRA_DAG_ID}
+
+
+def deploy_model(paths: Paths, env: dict[str, str], merge_url: str) -> set[str]:
+    """The merge handler as a subprocess with the stack's settings; fails unless it wrote the
+    DAG config rows. Returns the DAG ids the factory will build from them."""
+    result = datasurface(
+        ["merge-handler", "--repo", str(paths.model_repo), "--branch", "main", "--models-dir", str(paths.models)],
+        env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise LocalStackError(f"the merge handler exited {result.returncode}: {_last_lines(result.stderr, 4)}")
+    for line in result.stdout.strip().splitlines():
+        say(f"  {line}")
+    dag_ids = expected_dag_ids(merge_url)
+    if len(dag_ids) <= 1:
+        raise LocalStackError(
+            f"the merge handler wrote no DAG config rows into {MERGE_DB}: {_last_lines(result.stderr, 4)}"
+        )
+    return dag_ids
 
 
 def up(paths: Paths, port: int) -> int:
-    """The sandbox without Docker: Postgres, the model repo, the merge handler, Airflow
-    standalone with the DAG factory (local launcher) and the simulator."""
+    """The sandbox without Docker: Postgres, the model repo, the merge handler, Airflow with
+    the DAG factory (local launcher) and the simulator. See the module docstring."""
+    from sqlalchemy.engine import make_url
+
+    from datasurface import embedded_pg
     from datasurface.platforms.yellow.airflow.install import install_shim
     from datasurface.platforms.yellow.bootstrap.seed_repo import sync_seed_repo
-    from datasurface.platforms.yellow.merge_handler.handler import run_merge_handler
 
     if _load_pids(paths):
         say("the local stack is already up (`make down-local` first to restart it)")
         return status(paths, port)
-    airflow_port = int(os.environ.get(AIRFLOW_PORT_ENV, DEFAULT_AIRFLOW_PORT))
-    ensure_postgres(paths, port)
+    airflow_port = _env_port(AIRFLOW_PORT_ENV, DEFAULT_AIRFLOW_PORT)
+    with step("check ports"):
+        ports = [("Airflow UI and API", airflow_port, AIRFLOW_PORT_ENV)]
+        if embedded_pg.running_port(paths.pg) != port:
+            ports.insert(0, ("Postgres", port, PG_PORT_ENV))
+        check_ports(ports)
+        say(f"Ports: Postgres 127.0.0.1:{port}, Airflow 127.0.0.1:{airflow_port} (both free)")
+    with step("Postgres"):
+        url = ensure_postgres(paths, port)
+    merge_url = make_url(url).set(database=MERGE_DB).render_as_string(hide_password=False)
     env = {**os.environ, **airflow_env(paths, port, airflow_port)}
-    # `airflow standalone` starts its components as `airflow ...` from PATH: use this venv's.
+    # Airflow's components are started as `airflow ...`: use this venv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    model = paths.root / "sandbox" / "model"
-    say("Simulator: create the customer tables and load 200 customers")
-    simulate(env, model, "--create-tables", "--initial-customers", "200", "--max-changes", "0", "--seed", "1")
-    say(f"Model repository: {paths.model_repo} (a git copy of sandbox/model)")
-    commit = sync_seed_repo(model, paths.model_repo, "main")
-    say(f"Merge handler: deploy commit {commit[:10]} into {paths.models}")
-    result = run_merge_handler(str(paths.model_repo), "main", paths.models, env=env)
-    say(f"  deployed {result.model_folder}")
-    install_shim(paths.airflow_home / "dags")
-    pids: dict[str, int] = {}
-    say(f"Airflow standalone on http://localhost:{airflow_port} (first start takes about a minute)")
+    model = paths.model
+    with step("simulator"):
+        say("Simulator: create the customer tables and load 200 customers")
+        simulate(env, model, "--create-tables", "--initial-customers", "200", "--max-changes", "0", "--seed", "1")
+    with step("model repository"):
+        say(f"Model repository: {paths.model_repo} (a git copy of sandbox/model)")
+        commit = sync_seed_repo(model, paths.model_repo, "main")
+    with step("merge handler"):
+        say(f"Merge handler: deploy commit {commit[:10]} into {paths.models}")
+        dag_ids = deploy_model(paths, env, merge_url)
     airflow = Path(sys.executable).with_name("airflow")
-    pids["airflow"] = _spawn("airflow", [str(airflow), "standalone"], env, paths)
-    _save_pids(paths, pids)
-    ready = _wait_for_http(f"http://localhost:{airflow_port}/api/v2/monitor/health", 240, pids["airflow"])
-    if not ready:
-        print(f"error: Airflow did not become ready; see {paths.logs / 'airflow.log'}", file=sys.stderr)
+    with step("Airflow database"):
+        say(f"Airflow: database in {paths.airflow_home}")
+        migrate = subprocess.run([str(airflow), "db", "migrate"], env=env, capture_output=True, text=True, check=False)
+        if migrate.returncode != 0:
+            raise LocalStackError(f"`airflow db migrate` exited {migrate.returncode}: {_last_lines(migrate.stderr, 4)}")
+        install_shim(paths.airflow_home / "dags")
+    pids: dict[str, int] = {}
+    try:
+        with step("Airflow"):
+            say(f"Airflow on http://127.0.0.1:{airflow_port}: {', '.join(AIRFLOW_COMPONENTS)} (about a minute)")
+            for name, command in airflow_commands(airflow, airflow_port).items():
+                pids[name] = _spawn(name, command, env, paths)
+                _save_pids(paths, pids)
+            base_url = f"http://127.0.0.1:{airflow_port}"
+            wait_until(
+                "the API server",
+                lambda: _http_ok(f"{base_url}/api/v2/monitor/health"),
+                AIRFLOW_READY_TIMEOUT_S,
+                pids,
+                paths,
+            )
+        with step("stream DAGs"):
+            password = admin_password(paths)
+            if password is None:
+                raise LocalStackError(f"no admin password in {paths.airflow_home}")
+            token = airflow_token(base_url, password)
+            wait_until(
+                f"all {len(dag_ids)} DAGs in the UI",
+                lambda: dag_ids <= airflow_dag_ids(base_url, token),
+                DAGS_VISIBLE_TIMEOUT_S,
+                pids,
+                paths,
+            )
+            say(f"Airflow lists all {len(dag_ids)} DAGs: {', '.join(sorted(dag_ids))}")
+        with step("background simulator"):
+            say("Simulator: 2 changes per second in the background")
+            pids["simulator"] = _spawn(
+                "simulator",
+                [sys.executable, "-m", "datasurface.cli", "simulate", "--model", str(model), "--rate", "2", "--quiet"],
+                env,
+                paths,
+            )
+            _save_pids(paths, pids)
+    except LocalStackError:
         down(paths)
-        return 1
-    say("Simulator: 2 changes per second in the background")
-    pids["simulator"] = _spawn(
-        "simulator",
-        [sys.executable, "-m", "datasurface.cli", "simulate", "--model", str(model), "--rate", "2", "--quiet"],
-        env,
-        paths,
-    )
-    _save_pids(paths, pids)
-    password_file = paths.airflow_home / "simple_auth_manager_passwords.json.generated"
-    login = "admin / (see " + str(password_file) + ")"
-    if password_file.exists():
-        login = "   ".join(f"{user} / {password}" for user, password in json.loads(password_file.read_text()).items())
+        raise
     print(
-        f"\nAirflow:  http://localhost:{airflow_port}   login: {login}\n"
+        f"\nReady. Airflow:  http://127.0.0.1:{airflow_port}   login: admin / {password}\n"
         f"Postgres: postgresql://postgres@127.0.0.1:{port}/{MERGE_DB} (source: {SOURCE_DB})\n"
         f"Logs:     {paths.logs}\n"
-        "Stop everything with `make down-local`."
+        "Memory:   `make status-local`.  Stop everything with `make down-local`."
     )
+    return 0
+
+
+def print_env(paths: Paths, port: int) -> int:
+    print("\n".join(f"export {k}='{v}'" for k, v in local_env(port).items()))
     return 0
 
 
@@ -469,7 +786,7 @@ COMMANDS: dict[str, Callable[[Paths, int], int]] = {
     "up": up,
     "down": lambda paths, port: down(paths),
     "status": status,
-    "env": lambda paths, port: print("\n".join(f"export {k}='{v}'" for k, v in local_env(port).items())) or 0,
+    "env": print_env,
 }
 
 
@@ -477,12 +794,18 @@ def main(argv: Sequence[str]) -> int:
     if len(argv) != 1 or argv[0] not in COMMANDS:
         print(f"usage: python -m datasurface.local_stack {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
         return 2
-    port = int(os.environ.get("DATASURFACE_LOCAL_PG_PORT", DEFAULT_PORT))
-    paths = Paths(REPO_ROOT, Path(os.environ.get("DATASURFACE_LOCAL_STATE", REPO_ROOT / ".sandbox")).resolve())
-    paths.state.mkdir(parents=True, exist_ok=True)
     try:
+        port = _env_port(PG_PORT_ENV, DEFAULT_PORT)
+        paths = Paths(REPO_ROOT, Path(os.environ.get("DATASURFACE_LOCAL_STATE", REPO_ROOT / ".sandbox")).resolve())
+        paths.state.mkdir(parents=True, exist_ok=True)
+        if argv[0] in ("demo", "up"):
+            # Models loaded in this process (transformer_runs) read their settings here too.
+            os.environ.update(local_env(port))
         return COMMANDS[argv[0]](paths, port)
-    except (RuntimeError, embedded_pg.EmbeddedPgError) as exc:
+    except ModuleNotFoundError as exc:
+        print(f"error: {exc}: the local stack needs the project's virtualenv; {VENV_HINT}", file=sys.stderr)
+        return 1
+    except DataSurfaceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

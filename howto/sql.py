@@ -19,10 +19,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import URL, create_engine, text
-from sqlalchemy.exc import DBAPIError
+try:
+    from sqlalchemy import URL, create_engine, text
+    from sqlalchemy.exc import DBAPIError
 
-from datasurface.local_stack import DEFAULT_PORT, local_env
+    from datasurface.local_stack import DEFAULT_PORT, local_env
+except ModuleNotFoundError as exc:  # a plain python3, before `make demo` created the virtualenv
+    sys.exit(
+        f"error: {exc}: howto/sql.py needs the project's virtualenv; run `make demo` (or `make venv`) first, "
+        "then `source .venv/bin/activate`"
+    )
 
 
 def database_url(db: str) -> URL:

@@ -186,3 +186,21 @@ def test_mariadb_url_gives_a_fresh_database(mariadb_url: str) -> None:
             conn.execute(text("create table isolation_marker (round int)"))
     finally:
         engine.dispose()
+
+
+def test_a_port_held_by_another_postgres_is_one_line(embedded_pg_tmp_dir: Path) -> None:
+    """Before: the cause was the last of about 15 pg_ctl lines. Now one line names the port,
+    the program holding it and the fix, and the second server is never started."""
+    port = embedded_pg.free_port()
+    first, second = embedded_pg_tmp_dir / "first", embedded_pg_tmp_dir / "second"
+    embedded_pg.start(first, port)
+    try:
+        with pytest.raises(embedded_pg.EmbeddedPgError) as caught:
+            embedded_pg.start(second, port, port_variable="DATASURFACE_LOCAL_PG_PORT")
+        message = str(caught.value)
+        assert "\n" not in message, message
+        assert f"port {port} on 127.0.0.1 is already in use by postgres (pid " in message
+        assert "export DATASURFACE_LOCAL_PG_PORT=<port>" in message
+        assert not embedded_pg.is_running(second)
+    finally:
+        embedded_pg.stop(first)

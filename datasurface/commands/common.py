@@ -9,7 +9,7 @@ import click
 
 from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
 
-#: Exit codes (see DESIGN.md section 4).
+#: Exit codes (see ARCHITECTURE.md, "Contracts").
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2

@@ -1,11 +1,13 @@
-"""`datasurface graph MODEL_DIR`: the ingestion streams each platform runs."""
+"""`datasurface graph MODEL_DIR`: the ingestion streams and transformers each platform runs,
+as text, JSON (streams, transformers, lineage nodes and edges), Mermaid or Graphviz DOT."""
 
 from __future__ import annotations
 
 import click
 
 from datasurface.commands.common import echo_json, fail, load_or_fail
-from datasurface.graph import PlatformGraph, build_graph
+from datasurface.graph import build_graph, lineage
+from datasurface.graph_draw import to_dot, to_mermaid
 from datasurface.model.lint import lint_ecosystem
 from datasurface.platforms.yellow.stream_config import stream_packs
 
@@ -13,17 +15,25 @@ from datasurface.platforms.yellow.stream_config import stream_packs
 @click.command("graph")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.option("--platform", "platform", default=None, help="Only this data platform.")
-@click.option("--json", "as_json", is_flag=True, help="Print every stream as a JSON object.")
-@click.option("--dot", "as_dot", is_flag=True, help="Print a Graphviz DOT graph (stores -> streams -> DSGs).")
-def graph_command(model_dir: str, platform: str | None, as_json: bool, as_dot: bool) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print streams, transformers and the lineage (nodes, edges) as JSON; objects may gain keys.",
+)
+@click.option("--mermaid", "as_mermaid", is_flag=True, help="Print a Mermaid flowchart (GitHub, JupyterLab render it).")
+@click.option("--dot", "as_dot", is_flag=True, help="Print a Graphviz DOT graph of the same lineage.")
+def graph_command(model_dir: str, platform: str | None, as_json: bool, as_mermaid: bool, as_dot: bool) -> None:
     """Show the pipeline graph of MODEL_DIR: per platform, each ingestion stream (a
     multi-dataset store, or `store.dataset` for a single-dataset store), its datasets, its
-    trigger and the DSGs it feeds. The `stream` value is what `job run --stream` takes.
+    trigger, what feeds it (the source, or a workspace's DataTransformer) and the DSGs it
+    feeds; and each DataTransformer, the DSGs it reads and the store it writes. The `stream`
+    value is what `job run --stream` takes.
 
     The model must lint clean.
     """
-    if as_json and as_dot:
-        raise click.UsageError("choose one of --json and --dot")
+    if sum((as_json, as_mermaid, as_dot)) > 1:
+        raise click.UsageError("choose one of --json, --mermaid and --dot")
     loaded = load_or_fail(model_dir)
     problems = lint_ecosystem(loaded.ecosystem, loaded.assignments)
     if problems.has_errors():
@@ -38,37 +48,24 @@ def graph_command(model_dir: str, platform: str | None, as_json: bool, as_dot: b
             {
                 "streams": [
                     {**s.to_json(), "pack": packs[(g.platform.name, s.stream)]} for g in graphs for s in g.streams
-                ]
+                ],
+                "transformers": [t.to_json() for g in graphs for t in g.transformers],
+                **lineage(graphs).to_json(),
             }
         )
+    elif as_mermaid:
+        click.echo(to_mermaid(graphs))
     elif as_dot:
         click.echo(to_dot(graphs))
     else:
         for g in graphs:
-            click.echo(f"Platform '{g.platform.name}': {len(g.streams)} stream(s)")
+            click.echo(
+                f"Platform '{g.platform.name}': {len(g.streams)} stream(s), {len(g.transformers)} transformer(s)"
+            )
             for s in g.streams:
                 feeds = ", ".join(f"{d.workspace}/{d.dsg}" for d in s.dsgs)
-                click.echo(f"  {s.stream}  [{s.trigger}]  datasets: {', '.join(s.datasets)}  feeds: {feeds}")
-
-
-def to_dot(graphs: list[PlatformGraph]) -> str:
-    """Stores feed streams, streams feed DSGs; one cluster per platform."""
-
-    def q(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = ["digraph datasurface {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
-    for index, g in enumerate(graphs):
-        lines.append(f"  subgraph cluster_{index} {{")
-        lines.append(f"    label={q('Platform ' + g.platform.name)};")
-        for s in g.streams:
-            node = q(f"{g.platform.name}:{s.stream}")
-            lines.append(f"    {node} [label={q(s.stream + chr(10) + s.trigger)}, shape=ellipse];")
-            lines.append(f"    {q('store:' + s.store)} -> {node};")
-            for d in s.dsgs:
-                lines.append(f"    {node} -> {q(f'{d.workspace}/{d.dsg}')};")
-        lines.append("  }")
-    for store in sorted({s.store for g in graphs for s in g.streams}):
-        lines.append(f"  {q('store:' + store)} [label={q(store)}, shape=cylinder];")
-    lines.append("}")
-    return "\n".join(lines)
+                source = f"  fed by: {s.fed_by_transformer} transformer" if s.fed_by_transformer else ""
+                click.echo(f"  {s.stream}  [{s.trigger}]  datasets: {', '.join(s.datasets)}  feeds: {feeds}{source}")
+            for t in g.transformers:
+                reads = ", ".join(f"{d.workspace}/{d.dsg}" for d in t.inputs)
+                click.echo(f"  transformer {t.workspace}  [{t.trigger}]  reads: {reads}  writes: {t.output_store}")

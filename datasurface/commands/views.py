@@ -59,7 +59,8 @@ def views_group() -> None:
 @json_option
 def reconcile_command(model_dir: str, platform: str, pending_ok: bool, as_json: bool) -> None:
     """Create or update a live view (and, for forensic DSGs, a history view) for every sink of
-    every DSG assigned to PLATFORM.
+    every DSG assigned to PLATFORM, and drop the views this platform made for sinks that are
+    gone (each named, with the reason). Views others created are never touched.
 
     \b
     Exit codes:
@@ -90,6 +91,7 @@ def reconcile_command(model_dir: str, platform: str, pending_ok: bool, as_json: 
 def _report(platform: str, outcomes: list[ViewOutcome], as_json: bool) -> None:
     pending = [o for o in outcomes if o.status == "pending"]
     failed = [o for o in outcomes if o.status == "failed"]
+    dropped = [o for o in outcomes if o.status == "dropped"]
     if as_json:
         echo_json(
             {
@@ -97,14 +99,15 @@ def _report(platform: str, outcomes: list[ViewOutcome], as_json: bool) -> None:
                 "views": [o.to_json() for o in outcomes],
                 "pending": [o.spec.qualified for o in pending],
                 "failed": [o.spec.qualified for o in failed],
+                "dropped": [o.spec.qualified for o in dropped],
             }
         )
         return
     for o in outcomes:
         click.echo(f"{o.status:<9} {o.spec.qualified}" + (f": {o.reason}" if o.reason else ""))
     click.echo(
-        f"Platform '{platform}': {len(outcomes) - len(pending) - len(failed)} view(s) up to date, "
-        f"{len(pending)} pending, {len(failed)} failed",
+        f"Platform '{platform}': {len(outcomes) - len(pending) - len(failed) - len(dropped)} view(s) up to date, "
+        f"{len(pending)} pending, {len(failed)} failed, {len(dropped)} dropped",
         err=bool(pending or failed),
     )
 

@@ -2,8 +2,13 @@
 in a scratch copy of the repository with its own local stack on a free port.
 
 Marker convention (howto/README.md):
-- a ```bash block is run (`set -eo pipefail`; blocks of one HOWTO share the shell, so `cd`,
-  `source` and `export` carry over);
+- a ```bash block is run as a reader's plain shell runs it: bash WITHOUT `-e` and WITHOUT
+  `pipefail` (a pipe's exit code is its last program's, as for the reader, so a doc that
+  pipes a failing command into `tail` fails here too). Blocks of one HOWTO share the shell,
+  so `cd`, `source` and `export` carry over. Every command that fails where the reader would
+  not expect it (an ERR trap: not under `if`/`||`/`&&`/`until`, as bash defines it) is
+  recorded with its block and exit code, and fails the test, but like the reader's shell
+  the script carries on, so one run reports every broken block;
 - a ```text block right after a ```bash block (blank lines between are fine) is that block's
   promised output: each non-blank line must appear, in order, within the output lines;
   `<...>` in it stands for text that varies (ids, times, counts), runs of blanks compare
@@ -138,9 +143,15 @@ class Sandbox:
         blocks = parse_blocks((HOWTO_DIR / name).read_text())
         runnable = [b for b in blocks if not b.skip]
         assert runnable, f"{name}: no ```bash blocks to run"
-        script = ["set -eo pipefail"]
+        # errtrace: the trap also fires inside shell functions a HOWTO defines (they run
+        # under the same rules: a function called as `f || echo ...` may fail).
+        script = [
+            "set -E",
+            "__block=-1",
+            "trap '__rc=$?; echo \"@@failed block=$__block exit=$__rc line=$LINENO@@\"' ERR",
+        ]
         for block in runnable:
-            script += [f"echo '@@block {block.index}@@'", block.script]
+            script += [f"__block={block.index}", f"echo '@@block {block.index}@@'", block.script]
         started = time.monotonic()
         result = subprocess.run(
             ["bash", "-c", "\n".join(script)],
@@ -154,13 +165,16 @@ class Sandbox:
         )
         elapsed = time.monotonic() - started
         outputs = dict(_split_outputs(result.stdout))
-        if result.returncode != 0:
+        failures = [
+            f"{name}: a command of the block at line {blocks[b].line} exited {rc} (script line {line}):\n"
+            f"{blocks[b].script}\n--- output ---\n{outputs.get(b, '')[-3000:]}"
+            for b, rc, line in _failures(result.stdout)
+            if b >= 0
+        ]
+        if result.returncode != 0 and not failures:
             last = max(outputs, default=-1)
-            failed = blocks[last] if last >= 0 else None
-            where = f"the block at line {failed.line}:\n{failed.script}" if failed else "the first block"
-            pytest.fail(
-                f"{name}: exit {result.returncode} in {where}\n--- output ---\n{outputs.get(last, result.stdout)[-4000:]}"
-            )
+            failures.append(f"{name}: the shell exited {result.returncode}\n{outputs.get(last, result.stdout)[-3000:]}")
+        assert not failures, "\n\n".join(failures)
         for block in runnable:
             gone = missing_lines(block.expected, outputs.get(block.index, ""))
             assert not gone, (
@@ -174,6 +188,14 @@ class Sandbox:
         if not self.setup_done:
             self.run("HOWTO_Setup_Local.md")
             self.setup_done = True
+
+
+_FAILED = re.compile(r"^@@failed block=(-?\d+) exit=(\d+) line=(\d+)@@$", re.MULTILINE)
+
+
+def _failures(text: str) -> list[tuple[int, int, int]]:
+    """(block index, exit code, script line) of every command the ERR trap caught."""
+    return [(int(b), int(rc), int(line)) for b, rc, line in _FAILED.findall(text)]
 
 
 def _split_outputs(text: str) -> Iterator[tuple[int, str]]:
@@ -228,6 +250,43 @@ def test_marker_parsing() -> None:
     ]
     assert missing_lines(["a <n> c", "d"], "x\na 12 c\nd\n") == []
     assert missing_lines(["d", "a <n> c"], "a 1 c\nd\n") == ["a <n> c"]
+
+
+def test_blocks_run_as_a_plain_shell_and_every_failure_is_caught(tmp_path: Path) -> None:
+    """The harness's own shell rules, on a tiny HOWTO: no -e (later blocks still run), no
+    pipefail (a failure piped into tail is the reader's exit 0, but the doc then fails on
+    the output it promised), failures under `||` are the doc's business, failures inside a
+    function are caught."""
+    doc = (
+        "```bash\nfalse\necho after-false\n```\n\n"
+        "```bash\nf() { false; }\nf\nf || echo 'exit code: 1'\n```\n\n"
+        "```bash\n(echo REJECTED; exit 1) | tail -n 1 || echo 'exit code: 1'\n```\n\n"
+        "```text\nexit code: 1\n```\n"
+    )
+    (tmp_path / "howto").mkdir()
+    (tmp_path / "howto" / "HOWTO_Tiny.md").write_text(doc)
+    box = Sandbox(tmp_path, dict(os.environ))
+    global HOWTO_DIR
+    saved, HOWTO_DIR = HOWTO_DIR, tmp_path / "howto"
+    try:
+        with pytest.raises(AssertionError) as caught:
+            box.run("HOWTO_Tiny.md")
+    finally:
+        HOWTO_DIR = saved
+    message = str(caught.value)
+    assert "the block at line 1 exited 1" in message and "after-false" in message  # carried on
+    assert message.count("the block at line 6 exited 1") == 2  # `false` in f, then `f` itself
+    assert "promised but missing" not in message  # the checks of outputs come after the exit codes
+
+    # The pipe alone: exit 0 for the shell, so the promised "exit code: 1" is what fails it.
+    (tmp_path / "howto" / "HOWTO_Pipe.md").write_text(doc[doc.index("```bash\n(echo") :])
+    HOWTO_DIR = tmp_path / "howto"
+    try:
+        with pytest.raises(AssertionError) as caught:
+            box.run("HOWTO_Pipe.md")
+    finally:
+        HOWTO_DIR = saved
+    assert re.search(r"promised but missing ---\s+exit code: 1", str(caught.value))
 
 
 def test_setup_local(sandbox: Sandbox) -> None:

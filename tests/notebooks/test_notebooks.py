@@ -9,6 +9,7 @@ directory set to `notebooks/`, as JupyterLab would. The notebooks that need the 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from sqlalchemy.engine import make_url
 
 from datasurface.local_stack import local_env
@@ -88,3 +90,31 @@ def test_local_stack_notebook_runs(name: str) -> None:
     assert not _errors(notebook)
     elapsed = time.monotonic() - started
     assert elapsed < TIME_LIMIT_SECONDS, f"{name} took {elapsed:.0f} s; keep a tutorial under a minute"
+
+
+@pytest.mark.parametrize("name", LOCAL_STACK)
+def test_without_the_stack_the_first_cell_says_how_to_start_it(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before: a 60 s wait and an assertion traceback. Now: one line naming `make demo`, at once."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: nothing answers there
+    port = closed.getsockname()[1]
+    for key, value in local_env(port).items():
+        monkeypatch.setenv(key, value)
+    notebook: nbformat.NotebookNode = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]
+    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    notebook.cells = notebook.cells[: first_code + 1]
+    client = NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    started = time.monotonic()
+    try:
+        with pytest.raises(CellExecutionError):
+            client.execute()
+    finally:
+        closed.close()
+    elapsed = time.monotonic() - started
+    (error,) = [o for o in notebook.cells[first_code].outputs if o.output_type == "error"]
+    assert error.ename == "StackNotRunning"
+    assert error.traceback == [f"StackNotRunning: {error.evalue}"]  # the one line, no traceback
+    assert f"127.0.0.1:{port}" in error.evalue and "`make demo`" in error.evalue
+    assert elapsed < 30, f"took {elapsed:.0f} s (kernel start included); the check itself is a 2 s socket connect"

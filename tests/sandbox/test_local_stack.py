@@ -1,14 +1,18 @@
-"""`make up-local` / `make down-local`: the sandbox without Docker, with real Airflow standalone.
+"""`make up-local` / `make down-local`: the sandbox without Docker, with real Airflow.
 
-Up must bring Postgres, the merge handler's deployment, Airflow with the DAG factory and the
-simulator; the stream DAGs must commit batches through the local launcher; down must stop
-exactly the processes up started and nothing else.
+Up must check its ports before starting anything, bring Postgres, the merge handler's
+deployment (config rows written, so every stream DAG is listed once up says ready), Airflow
+with the DAG factory listening on 127.0.0.1 only, and the simulator; the stream DAGs must
+commit batches through the local launcher; down must stop exactly the processes up started
+and nothing else.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from datasurface import embedded_pg
+from datasurface.local_stack import AIRFLOW_COMPONENTS
 from datasurface.platforms.yellow.naming import batch_metrics_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,10 +60,19 @@ def test_up_runs_the_pipeline_in_airflow_and_down_stops_exactly_it(state_dir: Pa
     try:
         up = _stack(state_dir, pg_port, airflow_port, "up")
         assert up.returncode == 0, up.stdout + up.stderr
-        assert f"Airflow:  http://localhost:{airflow_port}   login: admin / " in up.stdout
+        assert f"Ready. Airflow:  http://127.0.0.1:{airflow_port}   login: admin / " in up.stdout
+        # Every stream DAG (two platforms, the transformer and its output) plus the infrastructure DAG.
+        assert "Airflow lists all 5 DAGs" in up.stdout, up.stdout
         pids = json.loads((state_dir / "pids.json").read_text())
-        assert set(pids) == {"airflow", "simulator"}
+        assert set(pids) == {*AIRFLOW_COMPONENTS, "simulator"}
         group_members = [p for p in psutil.process_iter() if _pgid(p.pid) in pids.values()]
+        listening = {
+            (c.laddr.ip, c.laddr.port)
+            for c in psutil.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.pid and _pgid(c.pid) in pids.values()
+        }
+        # The UI on 127.0.0.1 only, and no log servers on the next ports (nor anywhere).
+        assert listening == {("127.0.0.1", airflow_port)}
 
         # The stream DAGs (cron every minute, local launcher) commit batches on both platforms.
         engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/datasurface_merge")
@@ -101,3 +115,41 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except ProcessLookupError:
         return None
+
+
+def test_up_refuses_a_taken_port_before_starting_anything(state_dir: Path) -> None:
+    pg_port = embedded_pg.free_port()
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("0.0.0.0", 0))  # the way a stray server on every interface holds it
+    holder.listen()
+    airflow_port = holder.getsockname()[1]
+    try:
+        up = _stack(state_dir, pg_port, airflow_port, "up")
+    finally:
+        holder.close()
+    assert up.returncode == 1
+    lines = up.stderr.strip().splitlines()
+    assert len(lines) == 1, up.stderr
+    assert f"port {airflow_port} (Airflow UI and API) is in use by " in lines[0]
+    assert f"pid {os.getpid()}" in lines[0]
+    assert "DATASURFACE_AIRFLOW_PORT=<port>" in lines[0]
+    assert not (state_dir / "pids.json").exists()
+    assert not embedded_pg.is_running(state_dir / "pg")
+
+
+def test_env_and_a_missing_virtualenv_give_one_line(tmp_path: Path) -> None:
+    """`env` needs no third-party module; anything else names the fix in one line when the
+    interpreter lacks the project's dependencies (a plain python3 before `make demo`)."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    env = {"PATH": os.environ["PATH"], "DATASURFACE_LOCAL_STATE": str(tmp_path / "state")}
+    run = functools.partial(subprocess.run, capture_output=True, text=True, cwd=REPO, env=env, check=False)
+    printed = run([str(python), "-m", "datasurface.local_stack", "env"])
+    assert printed.returncode == 0, printed.stderr
+    assert "export DATASURFACE_MERGE_PORT='55432'" in printed.stdout
+    for command in (["-m", "datasurface.local_stack", "status"], ["howto/sql.py", "SELECT 1"]):
+        result = run([str(python), *command])
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "make demo" in result.stderr and "Traceback" not in result.stderr

@@ -4,7 +4,7 @@ Every table, index, view and metadata table name is built here from a *logical t
 model names it derives from plus a fixed kind tag, for example
 ``("yellow_prod", "crm", "customers", "stg")``.
 
-Rules (DESIGN.md section 4):
+Rules (ARCHITECTURE.md, "Contracts"):
 
 - The result is a legal *unquoted* Postgres identifier, ``[a-z_][a-z0-9_]*``, at most 63
   bytes (NAMEDATALEN - 1; longer names are silently truncated by Postgres, which would make

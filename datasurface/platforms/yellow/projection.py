@@ -80,7 +80,7 @@ BATCH_ID = "ds_surf_batch_id"
 ALL_HASH = "ds_surf_all_hash"
 BATCH_IN = "ds_surf_batch_in"
 BATCH_OUT = "ds_surf_batch_out"
-# Largest int4: the batch_out of a version that is still live (DESIGN.md section 4).
+# Largest int4: the batch_out of a version that is still live (ARCHITECTURE.md, "Contracts").
 LIVE_BATCH_OUT = 2147483647
 
 

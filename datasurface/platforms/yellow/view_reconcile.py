@@ -11,11 +11,19 @@ Per view, in its own SAVEPOINT so one failure doesn't undo the others:
                                            its grants re-applied, so consumers never see it
                                            missing or without their privileges
 
+Then the views this platform manages that no spec names any more (the sink, its DSG or its
+workspace left the model, or the DSG's assignment to this platform ended) are dropped, each
+reported as `dropped` with the reason, so consumers don't read a view that stopped moving. A
+view is this platform's when its COMMENT is the marker `view_marker` wrote (`datasurface
+<kind> view: platform=<name> ...`); views anyone else created are never touched. A view that
+another object depends on is not dropped (no CASCADE): it is reported `failed`, naming it.
+
 Reconcilers of one platform are serialised by a transaction-level advisory lock.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,9 +36,15 @@ from .naming import batch_metrics_table, qualified, quote_ident
 from .projection import PhysicalColumn, read_table_columns
 from .views import HISTORY_EXTRA_COLUMNS, ViewSpec, sql_string_literal, view_marker, view_select_sql
 
-__all__ = ["ViewOutcome", "ViewStatus", "drop_dependent_views", "reconcile_views", "views_exist"]
+__all__ = ["ViewOutcome", "ViewStatus", "drop_dependent_views", "managed_views", "reconcile_views", "views_exist"]
 
-ViewStatus = Literal["created", "updated", "recreated", "unchanged", "pending", "failed"]
+ViewStatus = Literal["created", "updated", "recreated", "unchanged", "pending", "failed", "dropped"]
+
+#: Parses `views.view_marker`; names are model identifiers (no blanks).
+_MARKER = re.compile(
+    r"^datasurface (?P<kind>live|history) view: platform=(?P<platform>\S+) workspace=(?P<workspace>\S+)"
+    r" dsg=(?P<dsg>\S+) store=(?P<store>\S+) dataset=(?P<dataset>\S+) sql_sha256="
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +88,75 @@ def reconcile_views(engine: Engine, platform: str, specs: Sequence[ViewSpec]) ->
                 outcomes.append(ViewOutcome(spec, "failed", f"{spec.where}: {first}"))
             except ValueError as exc:  # a name that may not be embedded in DDL
                 outcomes.append(ViewOutcome(spec, "failed", f"{spec.where}: {exc}"))
+        outcomes += _drop_orphans(conn, platform, specs)
+    return outcomes
+
+
+def managed_views(conn: Connection, platform: str) -> list[ViewSpec]:
+    """The views whose COMMENT says this platform created them, as specs rebuilt from the
+    marker (stream, merge table and columns unknown: enough to name and drop them)."""
+    rows = conn.execute(
+        text(
+            "SELECT n.nspname, c.relname, d.description FROM pg_catalog.pg_class c"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            " JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.objsubid = 0"
+            "  AND d.classoid = 'pg_catalog.pg_class'::regclass"
+            " WHERE c.relkind = 'v' AND d.description LIKE 'datasurface % view: platform=%'"
+            " ORDER BY 1, 2"
+        )
+    ).all()
+    found: list[ViewSpec] = []
+    for schema, name, comment in rows:
+        marker = _MARKER.match(str(comment))
+        if marker is None or marker["platform"] != platform:
+            continue  # another platform's view in the same database, or not ours at all
+        found.append(
+            ViewSpec(
+                platform=platform,
+                workspace=marker["workspace"],
+                dsg=marker["dsg"],
+                store=marker["store"],
+                dataset=marker["dataset"],
+                stream="",
+                kind="history" if marker["kind"] == "history" else "live",
+                schema=str(schema),
+                name=str(name),
+                merge_table="",
+                forensic_table=False,
+                columns=(),
+            )
+        )
+    return found
+
+
+def _drop_orphans(conn: Connection, platform: str, specs: Sequence[ViewSpec]) -> list[ViewOutcome]:
+    wanted = {(s.schema, s.name) for s in specs}
+    outcomes: list[ViewOutcome] = []
+    for orphan in managed_views(conn, platform):
+        if (orphan.schema, orphan.name) in wanted:
+            continue
+        try:
+            with conn.begin_nested():
+                conn.execute(text(f"DROP VIEW {orphan.sql_name}"))
+        except DBAPIError as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            outcomes.append(
+                ViewOutcome(
+                    orphan,
+                    "failed",
+                    f"{orphan.where}: no sink of the model reads it on this platform any more, but it was not "
+                    f"dropped: {first}; drop what depends on it, then reconcile again",
+                )
+            )
+            continue
+        outcomes.append(
+            ViewOutcome(
+                orphan,
+                "dropped",
+                f"{orphan.where}: dropped, no sink of the model reads it on this platform any more "
+                "(the sink, its DSG or its workspace was removed, or the DSG is no longer assigned here)",
+            )
+        )
     return outcomes
 
 
