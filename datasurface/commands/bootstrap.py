@@ -44,6 +44,14 @@ from datasurface.platforms.yellow.bootstrap.settings import (
 @click.option(
     "--simulator-rate", type=click.FloatRange(min=0), default=2.0, show_default=True, help="Ring 0: changes/second."
 )
+@click.option(
+    "--resources",
+    "resource_profile",
+    type=click.Choice(["standard", "low"]),
+    default="standard",
+    show_default=True,
+    help="Ring 0: resource profile; `low` for an 8 GB laptop (parallelism 3, smaller limits).",
+)
 @click.option("--repo", envvar="DATASURFACE_MODEL_REPO", help="Ring 1: model git repository for the merge handler.")
 @click.option("--branch", envvar="DATASURFACE_MODEL_BRANCH", default="main", show_default=True, help="Ring 1: branch.")
 @click.option(
@@ -64,6 +72,7 @@ def bootstrap_command(
     airflow_image: str,
     models_access_mode: str,
     simulator_rate: float,
+    resource_profile: str,
     repo: str | None,
     branch: str,
     models_dir: str | None,
@@ -93,6 +102,7 @@ def bootstrap_command(
                 airflow_image=airflow_image,
                 models_access_mode=models_access_mode,
                 simulator_rate=simulator_rate,
+                resource_profile=resource_profile,
             )
             written = write_ring0(settings, Path(out))
             if as_json:

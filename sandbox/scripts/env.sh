@@ -5,9 +5,14 @@
 # shellcheck source=sandbox/scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# JWT signing key: Airflow signs with HS512, for which PyJWT warns on every token below a
+# 64-byte key. 64 random bytes, as 128 hex characters.
+JWT_BYTES=64
+
+# random_value [BYTES]: hex of BYTES random bytes (default 16: 32 characters). Hex is URL-
+# and shell-safe, so it can sit in a connection URL unquoted.
 random_value() {
-    # 32 hex characters: URL- and shell-safe, so it can sit in a connection URL unquoted.
-    od -An -tx1 -N16 /dev/urandom | tr -d ' \n'
+    od -An -tx1 -N"${1:-16}" /dev/urandom | tr -d ' \n'
 }
 
 make_env() {
@@ -26,7 +31,11 @@ make_env() {
         key="${line%%=*}"
         value="${line#*=}"
         if [[ "$line" =~ ^[A-Z0-9_]+=$ ]] && [[ "$key" =~ _(PASSWORD|SECRET|SECRET_KEY)$ ]]; then
-            value="$(random_value)"
+            if [[ "$key" == *_JWT_SECRET ]]; then
+                value="$(random_value "$JWT_BYTES")"
+            else
+                value="$(random_value)"
+            fi
             if [[ "$key" == *_PASSWORD ]]; then
                 prefix="${key%_PASSWORD}"
                 user="${users[$prefix]:-}"
@@ -45,8 +54,37 @@ make_env() {
     mv "$out.tmp" "$out"
 }
 
+# upgrade_jwt FILE: an .env from an older `make up` may hold a 32-character JWT key:
+# replace any *_JWT_SECRET shorter than 64 bytes (every Airflow pod restarts with the new
+# Secret; existing logins just sign in again).
+upgrade_jwt() {
+    local file="$1" line key value changed=0
+    mapfile -t lines <"$file"
+    umask 077
+    : >"$file.tmp"
+    for line in "${lines[@]}"; do
+        key="${line%%=*}"
+        value="${line#*=}"
+        if [[ "$line" == *=* ]] && [[ "$key" =~ ^[A-Z0-9_]*_JWT_SECRET$ ]] && [ "${#value}" -lt 64 ]; then
+            line="$key=$(random_value "$JWT_BYTES")"
+            changed=1
+            say "$key in $file was shorter than 64 bytes: replaced with a new random key"
+        fi
+        printf '%s\n' "$line" >>"$file.tmp"
+    done
+    if [ "$changed" -eq 1 ]; then
+        chmod 600 "$file.tmp"
+        mv "$file.tmp" "$file"
+    else
+        rm -f "$file.tmp"
+    fi
+}
+
 if [ -f "$ENV_FILE" ]; then
     say "using $ENV_FILE"
+    if ! is_dry_run; then
+        upgrade_jwt "$ENV_FILE"
+    fi
 elif is_dry_run; then
     say "+ create $ENV_FILE from $ENV_EXAMPLE with random passwords"
 else

@@ -5,7 +5,6 @@
 
 check_prereqs kubectl || exit 1
 load_env
-kc() { run kubectl --context "kind-$CLUSTER_NAME" -n "$NAMESPACE" "$@"; }
 
 if [ -n "${C:-}" ]; then
     kc logs -f --all-containers --tail=200 "deployment/$C"

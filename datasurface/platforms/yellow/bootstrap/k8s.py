@@ -6,6 +6,8 @@ validate the same dicts against the Kubernetes schemas.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +23,19 @@ Manifest = dict[str, Any]
 
 #: Labels on every object ring 0 renders: `kubectl get all -l app.kubernetes.io/part-of=datasurface`.
 PART_OF = {"app.kubernetes.io/part-of": "datasurface", "app.kubernetes.io/managed-by": "datasurface-bootstrap"}
+
+
+#: Pod-template annotation: hash of the ConfigMaps the pod reads. A changed ConfigMap changes
+#: the template, so `kubectl apply` rolls the Deployment; an unchanged one leaves it alone.
+CONFIG_HASH = "datasurface.io/config-hash"
+#: Job annotation: hash of the Job's spec. `make up` re-runs a Job only when it changed.
+SPEC_HASH = "datasurface.io/spec-hash"
+
+
+def content_hash(value: Any) -> str:
+    """16 hex digits of SHA-256 over canonical JSON: stable across runs and Python versions."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def labels(component: str) -> dict[str, str]:
@@ -92,16 +107,43 @@ def configmap(name: str, namespace: str, data: Mapping[str, str]) -> Manifest:
 
 
 def job(
-    name: str, namespace: str, pod_spec: dict[str, Any], *, backoff_limit: int = 2, ttl_seconds: int = 3600
+    name: str,
+    namespace: str,
+    pod_spec: dict[str, Any],
+    *,
+    backoff_limit: int = 2,
+    ttl_seconds: int | None = 3600,
+    deadline_seconds: int | None = None,
 ) -> Manifest:
-    """A run-to-completion Job. Jobs are immutable: scripts delete the old one before applying."""
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(name, namespace),
-        "spec": {
-            "backoffLimit": backoff_limit,
-            "ttlSecondsAfterFinished": ttl_seconds,
-            "template": {"metadata": {"labels": labels(name)}, "spec": {"restartPolicy": "Never", **pod_spec}},
-        },
-    }
+    """A run-to-completion Job. Jobs are immutable: scripts delete the old one before applying.
+
+    ttl_seconds None keeps the finished Job: `make up` compares its spec hash to skip a re-run.
+    deadline_seconds bounds the whole Job in the cluster, whoever waits for it.
+    """
+    spec: dict[str, Any] = {"backoffLimit": backoff_limit}
+    if ttl_seconds is not None:
+        spec["ttlSecondsAfterFinished"] = ttl_seconds
+    if deadline_seconds is not None:
+        spec["activeDeadlineSeconds"] = deadline_seconds
+    spec["template"] = {"metadata": {"labels": labels(name)}, "spec": {"restartPolicy": "Never", **pod_spec}}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(name, namespace), "spec": spec}
+
+
+def pod_template(doc: Manifest) -> dict[str, Any] | None:
+    """The pod template of a Deployment, StatefulSet or Job; None for other kinds."""
+    if doc.get("kind") in ("Deployment", "StatefulSet", "Job"):
+        template: dict[str, Any] = doc["spec"]["template"]
+        return template
+    return None
+
+
+def configmaps_read(pod_spec: Mapping[str, Any]) -> set[str]:
+    """Names of the ConfigMaps a pod reads: volumes, envFrom and configMapKeyRef env."""
+    names = {v["configMap"]["name"] for v in pod_spec.get("volumes", []) if "configMap" in v}
+    for c in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
+        names |= {s["configMapRef"]["name"] for s in c.get("envFrom", []) if "configMapRef" in s}
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("configMapKeyRef")
+            if ref:
+                names.add(ref["name"])
+    return names

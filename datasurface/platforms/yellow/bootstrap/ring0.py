@@ -3,6 +3,9 @@
 Output layout (what `sandbox/scripts/up.sh` applies, in this order):
 
     00-namespace.yaml ... 50-airflow.yaml   `kubectl apply -f OUT/` (top level only)
+    server-side/model-source.yaml          `kubectl apply --server-side`: the model's files
+                                           (client-side apply would copy them into an
+                                           annotation limited to 256 KiB)
     jobs/airflow-db-migrate.yaml           run once before Airflow starts
     jobs/ring1.yaml                        databases, tables, first merge handler
     jobs/merge-handler.yaml                re-deploy the model by hand
@@ -18,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from .k8s import Manifest
+from .k8s import CONFIG_HASH, SPEC_HASH, Manifest, configmaps_read, content_hash, pod_template
 from .ring0_airflow import airflow, migrate_job
-from .ring0_base import config, namespace, storage
+from .ring0_base import config, model_source, namespace, storage
 from .ring0_jobs import merge_handler_job, ring1_job, simulator, views_job
 from .ring0_postgres import postgres
 from .ring0_rbac import rbac
@@ -32,6 +35,7 @@ SECRETS_SCRIPT = "create-secrets.sh"
 _FILES: dict[str, Callable[[SandboxSettings], list[Manifest]]] = {
     "00-namespace.yaml": namespace,
     "10-config.yaml": config,
+    "server-side/model-source.yaml": model_source,
     "20-storage.yaml": storage,
     "30-rbac.yaml": rbac,
     "40-postgres.yaml": postgres,
@@ -45,8 +49,33 @@ _FILES: dict[str, Callable[[SandboxSettings], list[Manifest]]] = {
 
 
 def render_ring0(s: SandboxSettings) -> dict[str, list[Manifest]]:
-    """Every manifest, by output file (relative path)."""
-    return {name: build(s) for name, build in _FILES.items()}
+    """Every manifest, by output file (relative path), with the change-detection hashes."""
+    rendered = {name: build(s) for name, build in _FILES.items()}
+    stamp_hashes([doc for docs in rendered.values() for doc in docs])
+    return rendered
+
+
+def stamp_hashes(docs: list[Manifest]) -> None:
+    """Annotate each pod template with the hash of the ConfigMaps it reads, then each Job
+    with the hash of its spec (which includes its template's config hash and image).
+
+    Why: `make up` re-runs with no change must change nothing, and a change must reach the
+    pods that read it. Kubernetes rolls a Deployment only when its template changes; the
+    config hash makes a ConfigMap change a template change (as the Airflow Helm chart's
+    checksum annotations do). Secrets are not hashed here: ring 0 never sees their values;
+    `make up` restarts the Deployments when create-secrets.sh reports a changed Secret.
+    """
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"}
+    for doc in docs:
+        template = pod_template(doc)
+        if template is None:
+            continue
+        read = sorted(configmaps_read(template["spec"]))
+        annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations[CONFIG_HASH] = content_hash({name: configmaps.get(name) for name in read})
+    for doc in docs:
+        if doc["kind"] == "Job":
+            doc["metadata"].setdefault("annotations", {})[SPEC_HASH] = content_hash(doc["spec"])
 
 
 class _Dumper(yaml.SafeDumper):

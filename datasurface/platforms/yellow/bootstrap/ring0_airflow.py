@@ -34,12 +34,12 @@ from .k8s import (
     models_mount,
     models_volume,
     plain_env,
-    resources,
     secret_env,
     selector,
 )
 from .ring0_postgres import AIRFLOW_DATABASE, PORT
 from .settings import BootstrapError, SandboxSettings
+from .sizing import SCHEDULER_HEALTH_PORT, Size, http_probe, jobs_check_probe, profile
 
 DAGS_CONFIGMAP = "datasurface-dags"
 DAGS_FOLDER = "/opt/airflow/dags"
@@ -84,7 +84,9 @@ def _airflow_env(s: SandboxSettings) -> list[dict[str, Any]]:
                     f"@{db_host}:{PORT}/{AIRFLOW_DATABASE}"
                 ),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__PARALLELISM": "8",
+                # Sized with the scheduler's memory limit (sizing.py): each running task is a
+                # process in the scheduler pod.
+                "AIRFLOW__CORE__PARALLELISM": str(profile(s.resource_profile).parallelism),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__DAGS_FOLDER": DAGS_FOLDER,
@@ -95,6 +97,9 @@ def _airflow_env(s: SandboxSettings) -> list[dict[str, Any]]:
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": f"{_AUTH_DIR}/passwords.json",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(LOG_SERVER_PORT),
                 "AIRFLOW__KUBERNETES__IN_CLUSTER": "True",
+                # The scheduler's tiny /health server: its probes are HTTP, not a CLI start-up.
+                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(SCHEDULER_HEALTH_PORT),
             }
         ),
         # JWTs are signed by one component and checked by another: every pod needs the same key.
@@ -103,6 +108,10 @@ def _airflow_env(s: SandboxSettings) -> list[dict[str, Any]]:
         # The model's credentials: the `local` launcher and the factory's merge-DB read.
         *credential_env(s.credentials),
     ]
+
+
+def _size(s: SandboxSettings, component: str) -> Size:
+    return profile(s.resource_profile).size(component)
 
 
 def _pod_spec(s: SandboxSettings, component: str, args: list[str], **extra: Any) -> dict[str, Any]:
@@ -119,7 +128,7 @@ def _pod_spec(s: SandboxSettings, component: str, args: list[str], **extra: Any)
             {"name": "dags", "mountPath": f"{DAGS_FOLDER}/{shim_name}", "subPath": shim_name, "readOnly": True},
             {"name": "auth", "mountPath": _AUTH_DIR},
         ],
-        "resources": resources("100m", "512Mi", "1536Mi"),
+        "resources": _size(s, component).resources(),
     }
     container.update(extra.pop("container", {}))
     wait_for_migrations = {
@@ -128,6 +137,7 @@ def _pod_spec(s: SandboxSettings, component: str, args: list[str], **extra: Any)
         "imagePullPolicy": "IfNotPresent",
         "args": ["db", "check-migrations", "--migration-wait-timeout", "600"],
         "env": _airflow_env(s),
+        "resources": _size(s, "airflow-migrate").resources(),
     }
     spec: dict[str, Any] = {
         "serviceAccountName": JOB_LAUNCHER_SERVICE_ACCOUNT,
@@ -172,8 +182,9 @@ def _api_server(s: SandboxSettings) -> Manifest:
         ],
         "env": [secret_env("AIRFLOW_ADMIN_PASSWORD", AIRFLOW_SECRET, "AIRFLOW_ADMIN_PASSWORD")],
         "volumeMounts": [{"name": "auth", "mountPath": _AUTH_DIR}],
+        "resources": Size("10m", "16Mi", "64Mi").resources(),
     }
-    probe = {"httpGet": {"path": "/api/v2/monitor/health", "port": "http"}, "periodSeconds": 10}
+    health = "/api/v2/monitor/health"
     spec = _pod_spec(
         s,
         API_SERVICE,
@@ -181,7 +192,11 @@ def _api_server(s: SandboxSettings) -> Manifest:
         init=[write_passwords],
         container={
             "ports": [{"name": "http", "containerPort": API_PORT}],
-            "readinessProbe": {**probe, "initialDelaySeconds": 15},
+            # Start-up (migrations checked, app imported) may take minutes on a busy laptop:
+            # the startup probe allows 5 minutes before liveness takes over.
+            "startupProbe": http_probe(health, "http", period=10, timeout=5, failures=30),
+            "readinessProbe": http_probe(health, "http", period=10, timeout=5, failures=3),
+            "livenessProbe": http_probe(health, "http", period=30, timeout=10, failures=5),
         },
     )
     return _deployment(s, API_SERVICE, spec)
@@ -197,9 +212,31 @@ def _scheduler(s: SandboxSettings) -> Manifest:
         ["scheduler"],
         hostname=SCHEDULER_SERVICE,
         subdomain=SCHEDULER_SERVICE,
-        container={"ports": [{"name": "task-logs", "containerPort": LOG_SERVER_PORT}]},
+        container={
+            "ports": [
+                {"name": "task-logs", "containerPort": LOG_SERVER_PORT},
+                {"name": "health", "containerPort": SCHEDULER_HEALTH_PORT},
+            ],
+            # /health answers 200 while the scheduler's heartbeat is recent, 503 otherwise.
+            "startupProbe": http_probe("/health", "health", period=10, timeout=5, failures=30),
+            "readinessProbe": http_probe("/health", "health", period=15, timeout=5, failures=3),
+            "livenessProbe": http_probe("/health", "health", period=30, timeout=10, failures=5),
+        },
     )
     return _deployment(s, SCHEDULER_SERVICE, spec)
+
+
+def _job_checked(s: SandboxSettings, component: str, command: str, job_type: str) -> Manifest:
+    """A component without an HTTP endpoint (dag-processor, triggerer): both probes run
+    `airflow jobs check` (this host's job heartbeats), as the official chart's liveness
+    probes do. Each run is an Airflow CLI start-up (sizing.py: seconds of CPU), so they run
+    rarely: readiness every minute, liveness every two minutes, restarting after three
+    misses in a row (6 minutes without a heartbeat)."""
+    container = {
+        "readinessProbe": {**jobs_check_probe(job_type, period=60, failures=2), "initialDelaySeconds": 20},
+        "livenessProbe": {**jobs_check_probe(job_type, period=120, failures=3), "initialDelaySeconds": 120},
+    }
+    return _deployment(s, component, _pod_spec(s, component, [command], container=container))
 
 
 def airflow(s: SandboxSettings) -> list[Manifest]:
@@ -209,8 +246,8 @@ def airflow(s: SandboxSettings) -> list[Manifest]:
         configmap(DAGS_CONFIGMAP, ns, {shim_name: shim_text}),
         _api_server(s),
         _scheduler(s),
-        _deployment(s, "airflow-dag-processor", _pod_spec(s, "airflow-dag-processor", ["dag-processor"])),
-        _deployment(s, "airflow-triggerer", _pod_spec(s, "airflow-triggerer", ["triggerer"])),
+        _job_checked(s, "airflow-dag-processor", "dag-processor", "DagProcessorJob"),
+        _job_checked(s, "airflow-triggerer", "triggerer", "TriggererJob"),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -244,8 +281,10 @@ def migrate_job(s: SandboxSettings) -> Manifest:
                 "imagePullPolicy": "IfNotPresent",
                 "args": ["db", "migrate"],
                 "env": _airflow_env(s),
-                "resources": resources("100m", "512Mi", "1Gi"),
+                "resources": _size(s, "airflow-migrate").resources(),
             }
         ]
     }
-    return job(MIGRATE_JOB, s.namespace, pod, backoff_limit=6)
+    # backoff 0: `make up` waits for Postgres first, so a failure is real and is shown at
+    # once; kept after it finishes (no TTL) so a re-run can tell it already ran this spec.
+    return job(MIGRATE_JOB, s.namespace, pod, backoff_limit=0, ttl_seconds=None, deadline_seconds=1800)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datasurface.platforms.yellow.kube_names import ENV_CONFIGMAP, MODELS_PVC
 
+from .configmap_limits import check_configmap
 from .k8s import Manifest, configmap, metadata, pvc
 from .settings import SandboxSettings
 
@@ -24,10 +25,14 @@ def model_file_key(rel_path: str) -> str:
 
 
 def config(s: SandboxSettings) -> list[Manifest]:
-    return [
-        configmap(ENV_CONFIGMAP, s.namespace, s.config_env),
-        configmap(MODEL_SOURCE_CONFIGMAP, s.namespace, {model_file_key(k): v for k, v in s.model_files.items()}),
-    ]
+    return [configmap(ENV_CONFIGMAP, s.namespace, s.config_env)]
+
+
+def model_source(s: SandboxSettings) -> list[Manifest]:
+    """The model folder as a ConfigMap; Kubernetes' key and size rules checked first."""
+    keys = {path: model_file_key(path) for path in s.model_files}
+    check_configmap(MODEL_SOURCE_CONFIGMAP, s.model_files, keys, s.model_dir or "the model folder")
+    return [configmap(MODEL_SOURCE_CONFIGMAP, s.namespace, {keys[k]: v for k, v in s.model_files.items()})]
 
 
 def storage(s: SandboxSettings) -> list[Manifest]:

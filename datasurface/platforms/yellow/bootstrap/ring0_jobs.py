@@ -20,11 +20,11 @@ from .k8s import (
     metadata,
     models_mount,
     models_volume,
-    resources,
     selector,
 )
 from .ring0_base import MODEL_SOURCE_MOUNT, model_source_mount, model_source_volume
 from .settings import MODEL_BRANCH, MODEL_REPO, SandboxSettings
+from .sizing import profile
 
 RING1_JOB = "datasurface-ring1"
 MERGE_HANDLER_JOB = "datasurface-merge-handler"
@@ -42,7 +42,7 @@ def _container(s: SandboxSettings, name: str, args: list[str]) -> dict[str, Any]
         "envFrom": env_from_configmap(),
         "env": credential_env(s.credentials),
         "volumeMounts": [models_mount(), model_source_mount()],
-        "resources": resources("100m", "256Mi", "1Gi"),
+        "resources": profile(s.resource_profile).size("job").resources(),
     }
 
 
@@ -58,8 +58,17 @@ def ring1_job(s: SandboxSettings) -> Manifest:
     ]  # fmt: skip
     for p in s.platforms:
         args += ["--platform", p.name]
-    # Postgres may still be starting: let the Job retry rather than fail the bootstrap.
-    return job(RING1_JOB, s.namespace, _pod(s, [_container(s, "ring1", args)]), backoff_limit=6)
+    # backoff 0: `make up` waits for Postgres to be ready first, so a failure is real and
+    # `make up` shows it at once. No TTL: the finished Job records which spec ran, so a
+    # re-run of `make up` with nothing changed doesn't run it again.
+    return job(
+        RING1_JOB,
+        s.namespace,
+        _pod(s, [_container(s, "ring1", args)]),
+        backoff_limit=0,
+        ttl_seconds=None,
+        deadline_seconds=1800,
+    )
 
 
 def merge_handler_job(s: SandboxSettings) -> Manifest:
@@ -89,7 +98,13 @@ def simulator(s: SandboxSettings) -> Manifest:
             "template": {
                 "metadata": {"labels": labels(SIMULATOR)},
                 "spec": _pod(
-                    s, [{**_container(s, "simulator", args), "resources": resources("50m", "128Mi", "512Mi")}]
+                    s,
+                    [
+                        {
+                            **_container(s, "simulator", args),
+                            "resources": profile(s.resource_profile).size("simulator").resources(),
+                        }
+                    ],
                 ),
             },
         },

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datasurface.platforms.yellow.kube_names import POSTGRES_SERVICE, credential_secret_name
 
-from .k8s import Manifest, configmap, metadata, pvc, resources, secret_env, selector
+from .k8s import Manifest, configmap, metadata, pvc, secret_env, selector
 from .settings import SandboxSettings
+from .sizing import profile
 
 DATA_PVC = "postgres-data"
 INITDB_CONFIGMAP = "postgres-initdb"
@@ -34,6 +35,13 @@ def initdb_script(s: SandboxSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pg_isready() -> dict[str, object]:
+    return {
+        "exec": {"command": ["sh", "-c", 'pg_isready -U "$POSTGRES_USER" -h 127.0.0.1 -p 5432']},
+        "timeoutSeconds": 5,
+    }
+
+
 def postgres(s: SandboxSettings) -> list[Manifest]:
     ns = s.namespace
     secret = credential_secret_name(s.merge_credential.name)
@@ -53,12 +61,14 @@ def postgres(s: SandboxSettings) -> list[Manifest]:
             {"name": "data", "mountPath": "/var/lib/postgresql/data"},
             {"name": "initdb", "mountPath": "/docker-entrypoint-initdb.d", "readOnly": True},
         ],
-        "readinessProbe": {
-            "exec": {"command": ["sh", "-c", 'pg_isready -U "$POSTGRES_USER" -h 127.0.0.1']},
-            "periodSeconds": 5,
-            "failureThreshold": 6,
-        },
-        "resources": resources("250m", "512Mi", "1Gi"),
+        # pg_isready over TCP: during first start-up the image runs initdb and the init
+        # scripts on a server listening on the socket only, so TCP answers only once the
+        # real server is up. The startup probe gives that first start 5 minutes; liveness
+        # takes over after it.
+        "startupProbe": {**_pg_isready(), "periodSeconds": 5, "failureThreshold": 60},
+        "readinessProbe": {**_pg_isready(), "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {**_pg_isready(), "periodSeconds": 20, "failureThreshold": 6},
+        "resources": profile(s.resource_profile).size("postgres").resources(),
     }
     return [
         pvc(DATA_PVC, ns, "5Gi", "ReadWriteOnce"),

@@ -26,8 +26,8 @@ _HEADER = """#!/usr/bin/env bash
 #
 #   set -a; . sandbox/.env; set +a; bash create-secrets.sh
 #
-# KUBECTL (default kubectl), CONTEXT (default: kubectl's current context) and NAMESPACE
-# (default {namespace}) may be overridden.
+# KUBECTL (default kubectl), KUBECONFIG, CONTEXT (default: kubectl's current context) and
+# NAMESPACE (default {namespace}) may be overridden.
 set -euo pipefail
 
 KUBECTL="${{KUBECTL:-kubectl}}"
@@ -51,15 +51,16 @@ put_key() {{
     printf '%s' "${{!var}}" > "$work/$secret/$key"
 }}
 
-# apply_secret SECRET: create or update it from the staged keys (idempotent).
+# apply_secret SECRET: create or update it from the staged keys (idempotent). kubectl's
+# line (secret/NAME created|configured|unchanged) is passed on: `make up` restarts the pods
+# reading a Secret only when it says "configured".
 apply_secret() {{
     local secret="$1"
     if ! "$KUBECTL" "${{kubectl_args[@]}}" create secret generic "$secret" --from-file="$work/$secret" \\
-        --dry-run=client -o yaml | "$KUBECTL" "${{kubectl_args[@]}}" apply -f - >/dev/null; then
+        --dry-run=client -o yaml | "$KUBECTL" "${{kubectl_args[@]}}" apply -f -; then
         echo "create-secrets: could not apply Secret $secret in namespace $NAMESPACE (see kubectl's message above)" >&2
         exit 1
     fi
-    echo "secret/$secret configured"
 }}
 """
 

@@ -59,6 +59,10 @@ class SandboxSettings:
     postgres_image: str = DEFAULT_POSTGRES_IMAGE
     models_access_mode: str = DEFAULT_MODELS_ACCESS_MODE
     simulator_rate: float = 2.0
+    #: Where model_files were read from: named in errors about them.
+    model_dir: str = ""
+    #: Resource profile (sizing.PROFILES): `standard`, or `low` for an 8 GB laptop.
+    resource_profile: str = "standard"
 
     @property
     def postgres_host(self) -> str:
@@ -194,7 +198,13 @@ def model_source_files(model_dir: Path) -> dict[str, str]:
         if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
             continue
         if path.is_file() and path.suffix in _MODEL_SUFFIXES:
-            files[rel.as_posix()] = path.read_text(encoding="utf-8")
+            try:
+                files[rel.as_posix()] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise BootstrapError(
+                    f"model file '{rel.as_posix()}' in {model_dir}: not UTF-8 text ({exc.reason} at byte "
+                    f"{exc.start}); ConfigMaps ship text only: re-save it as UTF-8 or keep it out of the model folder"
+                ) from None
     return files
 
 
@@ -207,6 +217,7 @@ def build_settings(
     airflow_image: str = DEFAULT_AIRFLOW_IMAGE,
     models_access_mode: str = DEFAULT_MODELS_ACCESS_MODE,
     simulator_rate: float = 2.0,
+    resource_profile: str = "standard",
     model_repo: str = MODEL_REPO,
     model_branch: str = MODEL_BRANCH,
 ) -> SandboxSettings:
@@ -230,4 +241,6 @@ def build_settings(
         airflow_image=airflow_image,
         models_access_mode=models_access_mode,
         simulator_rate=simulator_rate,
+        model_dir=str(model_dir),
+        resource_profile=resource_profile,
     )
