@@ -15,6 +15,7 @@ from datasurface.commands.isolated_load import CompileOutcome, prepare, start_co
 from datasurface.model.changes import ChangeProblem, ChangeReport, Section, check_change, report_invalid_values
 from datasurface.model.changes.files import refuse_links, scan
 from datasurface.model.changes.owners import Proposer
+from datasurface.model.changes.report import proposer_label
 from datasurface.model.problems import Severity
 from datasurface.model.repository import repository_name_problem
 from datasurface.sandboxing import Confinement
@@ -110,7 +111,13 @@ def check_change_command(
         _finish(links, base_dir, proposed_dir, extra, as_json)
     proposed = (pending_proposed or start_compile(proposed_path, timeout=timeout)).finish()
     if proposed.error:
-        _load_error("proposed", proposed.error, as_json)
+        _finish(
+            _not_compiled(proposed.error, base.model.ecosystem.name, repo, branch),
+            base_dir,
+            proposed_dir,
+            extra,
+            as_json,
+        )
     if proposed.model is None:
         problems = [(p.path, p.rule, p.message) for p in proposed.problems]
         report = report_invalid_values(base.model.ecosystem, problems, repo, branch)
@@ -125,6 +132,24 @@ def _first_problem(outcome: CompileOutcome) -> str:
         return f"{outcome.folder}: the model could not be compiled"
     first = outcome.problems[0]
     return f"{outcome.folder}: {first.path}: {first.message} ({len(outcome.problems)} attribute problem(s))"
+
+
+def _not_compiled(message: str, eco_name: str, repo: str, branch: str | None) -> ChangeReport:
+    """A proposal that does not compile (raises, exits early, hangs, forges its result) can't
+    merge, whoever proposes it: one reason, attributed to the proposer who must fix it."""
+    report = ChangeReport(repo, branch, eco_name, "?")
+    report.problems.append(
+        ChangeProblem(
+            Section.LINT,
+            Severity.ERROR,
+            "lint/does-not-compile",
+            "File 'eco.py'",
+            f"the proposed model does not compile: {message}; no repository may merge a model that does not compile",
+            proposer_label(repo, branch),
+            "fix the proposed eco.py so that `datasurface compile` succeeds",
+        )
+    )
+    return report
 
 
 def _load_error(which: str, message: str, as_json: bool) -> NoReturn:
