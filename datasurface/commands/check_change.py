@@ -14,8 +14,9 @@ from datasurface.commands.compile import timeout_option
 from datasurface.commands.isolated_load import CompileOutcome, prepare, start_compile
 from datasurface.model.changes import ChangeProblem, ChangeReport, Section, check_change, report_invalid_values
 from datasurface.model.changes.files import refuse_links, scan
-from datasurface.model.changes.owners import Proposer
+from datasurface.model.changes.owners import Owners, Proposer
 from datasurface.model.changes.report import proposer_label
+from datasurface.model.ecosystem import Ecosystem
 from datasurface.model.problems import Severity
 from datasurface.model.repository import repository_name_problem
 from datasurface.sandboxing import Confinement
@@ -106,13 +107,13 @@ def check_change_command(
         _load_error("base", base.error or _first_problem(base), as_json)
     extra: dict[str, Any] = {"confinement": base.confinement.value, "base_hash": base.model.model_hash}
     if has_links:
-        links = ChangeReport(repo, branch, base.model.ecosystem.name, "?")
+        links = _empty_report(base.model.ecosystem, repo, branch)
         refuse_links(entries, Proposer(repo, branch), base.model.ecosystem, links)
         _finish(links, base_dir, proposed_dir, extra, as_json)
     proposed = (pending_proposed or start_compile(proposed_path, timeout=timeout)).finish()
     if proposed.error:
         _finish(
-            _not_compiled(proposed.error, base.model.ecosystem.name, repo, branch),
+            _not_compiled(proposed.error, base.model.ecosystem, repo, branch),
             base_dir,
             proposed_dir,
             extra,
@@ -134,10 +135,15 @@ def _first_problem(outcome: CompileOutcome) -> str:
     return f"{outcome.folder}: {first.path}: {first.message} ({len(outcome.problems)} attribute problem(s))"
 
 
-def _not_compiled(message: str, eco_name: str, repo: str, branch: str | None) -> ChangeReport:
+def _empty_report(base: Ecosystem, repo: str, branch: str | None) -> ChangeReport:
+    roles = Owners(base, base).roles_of(Proposer(repo, branch))
+    return ChangeReport(repo, branch, base.name, "?", roles=roles)
+
+
+def _not_compiled(message: str, base: Ecosystem, repo: str, branch: str | None) -> ChangeReport:
     """A proposal that does not compile (raises, exits early, hangs, forges its result) can't
     merge, whoever proposes it: one reason, attributed to the proposer who must fix it."""
-    report = ChangeReport(repo, branch, eco_name, "?")
+    report = _empty_report(base, repo, branch)
     report.problems.append(
         ChangeProblem(
             Section.LINT,
