@@ -92,6 +92,7 @@ def check_change_command(
     # Links and special files are refused before the proposal's code runs at all (a FIFO
     # named eco.py would block; a link may point anywhere).
     entries = scan(proposed_path)
+    base_entries = scan(base_path)  # both scanned before any model code runs
     has_links = any(entry.problem for entry in entries.values())
     # Base first: it is trusted. The proposal's child may run at the same time only when the
     # file system is read-only to it (it could otherwise rewrite the base before it is read,
@@ -124,7 +125,7 @@ def check_change_command(
         report = report_invalid_values(base.model.ecosystem, problems, repo, branch)
         _finish(report, base_dir, proposed_dir, extra, as_json)
     extra["proposed_hash"] = proposed.model.model_hash
-    report = check_change(base.model, proposed.model, repo, branch)
+    report = check_change(base.model, proposed.model, repo, branch, scans=(base_entries, entries))
     _finish(report, base_dir, proposed_dir, extra, as_json)
 
 
