@@ -406,3 +406,14 @@ def test_model_code_can_not_hide_a_file_change_by_restoring_the_file(
     prepend(head, f"from pathlib import Path\nPath({str(head / MASKING)!r}).write_text({original!r})\n")
     verdict = check(base, head, CUSTOMER_REPO)
     assert_refused(verdict, "ownership/file", f"File '{MASKING}'", "datasurface-sandbox/analytics-team")
+
+
+def test_eco_py_can_not_be_transformer_code(base: Path, head: Path) -> None:
+    """eco.py is checked by the objects it builds; as transformer code any edit of it would run."""
+    edit(
+        head,
+        'CodeReference("masking", "mask_customers", "1.0", "transformers")',
+        'CodeReference("eco", "createEcosystem", "1.0", ".")',
+    )
+    verdict = check(base, head, ANALYTICS_REPO)
+    assert_refused(verdict, "lint/transformer-code-reference", "Workspace 'Consumer1' / DataTransformer")
