@@ -163,11 +163,15 @@ def _detected() -> Confinement:
     bwrap = shutil.which("bwrap", path=_SAFE_PATH)
     if bwrap and _probe([bwrap, "--unshare-all", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"]):
         return Confinement.BUBBLEWRAP
-    unshare = shutil.which("unshare", path=_SAFE_PATH)
-    if unshare and _probe(
-        [unshare, "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--mount-proc", "true"]
-    ):
-        return Confinement.USER_NAMESPACE
+    if shutil.which("unshare", path=_SAFE_PATH):
+        # The real wrapper, checked end to end: the remount must leave the root read-only
+        # (else the level would claim more than it gives) and the scratch folder writable.
+        with tempfile.TemporaryDirectory(prefix="datasurface-probe-") as name:
+            scratch = Path(name).resolve()
+            check = f"! touch /.datasurface-probe 2>/dev/null && touch {scratch}/ok"
+            argv = _wrap(Confinement.USER_NAMESPACE, ["/bin/sh", "-c", check], scratch, {})
+            if _probe(argv) and (scratch / "ok").exists():
+                return Confinement.USER_NAMESPACE
     return Confinement.PROCESS
 
 

@@ -14,7 +14,9 @@ from datasurface.commands.compile import timeout_option
 from datasurface.commands.isolated_load import CompileOutcome, prepare, start_compile
 from datasurface.model.changes import ChangeProblem, ChangeReport, Section, check_change, report_invalid_values
 from datasurface.model.changes.files import refuse_links, scan
-from datasurface.model.changes.owners import Proposer
+from datasurface.model.changes.owners import Owners, Proposer
+from datasurface.model.changes.report import proposer_label
+from datasurface.model.ecosystem import Ecosystem
 from datasurface.model.problems import Severity
 from datasurface.model.repository import repository_name_problem
 from datasurface.sandboxing import Confinement
@@ -90,6 +92,7 @@ def check_change_command(
     # Links and special files are refused before the proposal's code runs at all (a FIFO
     # named eco.py would block; a link may point anywhere).
     entries = scan(proposed_path)
+    base_entries = scan(base_path)  # both scanned before any model code runs
     has_links = any(entry.problem for entry in entries.values())
     # Base first: it is trusted. The proposal's child may run at the same time only when the
     # file system is read-only to it (it could otherwise rewrite the base before it is read,
@@ -105,18 +108,24 @@ def check_change_command(
         _load_error("base", base.error or _first_problem(base), as_json)
     extra: dict[str, Any] = {"confinement": base.confinement.value, "base_hash": base.model.model_hash}
     if has_links:
-        links = ChangeReport(repo, branch, base.model.ecosystem.name, "?")
+        links = _empty_report(base.model.ecosystem, repo, branch)
         refuse_links(entries, Proposer(repo, branch), base.model.ecosystem, links)
         _finish(links, base_dir, proposed_dir, extra, as_json)
     proposed = (pending_proposed or start_compile(proposed_path, timeout=timeout)).finish()
     if proposed.error:
-        _load_error("proposed", proposed.error, as_json)
+        _finish(
+            _not_compiled(proposed.error, base.model.ecosystem, repo, branch),
+            base_dir,
+            proposed_dir,
+            extra,
+            as_json,
+        )
     if proposed.model is None:
         problems = [(p.path, p.rule, p.message) for p in proposed.problems]
         report = report_invalid_values(base.model.ecosystem, problems, repo, branch)
         _finish(report, base_dir, proposed_dir, extra, as_json)
     extra["proposed_hash"] = proposed.model.model_hash
-    report = check_change(base.model, proposed.model, repo, branch)
+    report = check_change(base.model, proposed.model, repo, branch, scans=(base_entries, entries))
     _finish(report, base_dir, proposed_dir, extra, as_json)
 
 
@@ -125,6 +134,29 @@ def _first_problem(outcome: CompileOutcome) -> str:
         return f"{outcome.folder}: the model could not be compiled"
     first = outcome.problems[0]
     return f"{outcome.folder}: {first.path}: {first.message} ({len(outcome.problems)} attribute problem(s))"
+
+
+def _empty_report(base: Ecosystem, repo: str, branch: str | None) -> ChangeReport:
+    roles = Owners(base, base).roles_of(Proposer(repo, branch))
+    return ChangeReport(repo, branch, base.name, "?", roles=roles)
+
+
+def _not_compiled(message: str, base: Ecosystem, repo: str, branch: str | None) -> ChangeReport:
+    """A proposal that does not compile (raises, exits early, hangs, forges its result) can't
+    merge, whoever proposes it: one reason, attributed to the proposer who must fix it."""
+    report = _empty_report(base, repo, branch)
+    report.problems.append(
+        ChangeProblem(
+            Section.LINT,
+            Severity.ERROR,
+            "lint/does-not-compile",
+            "File 'eco.py'",
+            f"the proposed model does not compile: {message}; no repository may merge a model that does not compile",
+            proposer_label(repo, branch),
+            "fix the proposed eco.py so that `datasurface compile` succeeds",
+        )
+    )
+    return report
 
 
 def _load_error(which: str, message: str, as_json: bool) -> NoReturn:

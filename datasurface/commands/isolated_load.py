@@ -7,7 +7,7 @@ machine allows). The child writes one JSON result; the parent reads it as untrus
 
 1. size-capped read, `json.loads` (no pickle anywhere: a pickle could hand out classes and
    set attributes on them);
-2. strict validation with pydantic models generated from the allow-list (`validation.py`);
+2. strict validation with a pydantic-core schema generated from the allow-list (`validation.py`);
 3. the content hash recomputed here (the child's claim is not trusted);
 4. objects rebuilt through the allow-listed constructors only (`codec.decode`).
 

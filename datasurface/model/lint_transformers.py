@@ -76,6 +76,10 @@ def _lint_code(tpath: str, code: CodeReference, problems: ProblemList) -> None:
     parts = code.folder.replace("\\", "/").split("/")
     if code.folder.startswith("/") or ".." in parts:
         bad.append(f"folder '{code.folder}' must be a relative path inside the model")
+    elif [p for p in parts if p not in ("", ".")] == [] and code.module.split(".")[0] == "eco":
+        # eco.py is judged by the objects it builds, not as code: as transformer code, any
+        # repository could change what runs by editing it without changing an object.
+        bad.append("module 'eco' is the model definition (eco.py), not transformer code")
     for message in bad:
         problems.error(
             "transformer-code-reference",

@@ -393,3 +393,27 @@ def test_the_json_verdict_says_which_confinement_was_in_force(base: Path, head: 
     assert data["may_merge"] is True
     assert data["confinement"] == available_confinement().value
     assert data["base_hash"] == data["proposed_hash"]
+
+
+def test_model_code_can_not_hide_a_file_change_by_restoring_the_file(
+    base: Path, head: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a writable file system (process confinement) eco.py puts the original transformer
+    code back while it is compiled; the folders were compared as they were before it ran."""
+    monkeypatch.setenv("DATASURFACE_CONFINEMENT", "process")
+    edit(head, EMAIL_MASK, "email", MASKING)
+    original = (base / MASKING).read_text()
+    prepend(head, f"from pathlib import Path\nPath({str(head / MASKING)!r}).write_text({original!r})\n")
+    verdict = check(base, head, CUSTOMER_REPO)
+    assert_refused(verdict, "ownership/file", f"File '{MASKING}'", "datasurface-sandbox/analytics-team")
+
+
+def test_eco_py_can_not_be_transformer_code(base: Path, head: Path) -> None:
+    """eco.py is checked by the objects it builds; as transformer code any edit of it would run."""
+    edit(
+        head,
+        'CodeReference("masking", "mask_customers", "1.0", "transformers")',
+        'CodeReference("eco", "createEcosystem", "1.0", ".")',
+    )
+    verdict = check(base, head, ANALYTICS_REPO)
+    assert_refused(verdict, "lint/transformer-code-reference", "Workspace 'Consumer1' / DataTransformer")

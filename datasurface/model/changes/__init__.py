@@ -20,7 +20,7 @@ import re
 from datasurface.model.assignments import PlatformAssignments
 from datasurface.model.changes.assignment_rules import check_assignment_moves
 from datasurface.model.changes.compatibility import check_compatibility
-from datasurface.model.changes.files import check_files
+from datasurface.model.changes.files import FileEntry, check_files
 from datasurface.model.changes.owners import Owner, Owners, Proposer
 from datasurface.model.changes.ownership import check_ownership
 from datasurface.model.changes.report import Action, ChangeProblem, ChangeReport, ObjectChange, Section
@@ -45,7 +45,13 @@ ModelVersion = LoadedModel | tuple[Ecosystem, PlatformAssignments]
 _FIRST_SEGMENT = re.compile(r"(\w+) '([^']*)'")
 
 
-def check_change(base: ModelVersion, proposed: ModelVersion, repo: str, branch: str | None = None) -> ChangeReport:
+def check_change(
+    base: ModelVersion,
+    proposed: ModelVersion,
+    repo: str,
+    branch: str | None = None,
+    scans: tuple[dict[str, FileEntry], dict[str, FileEntry]] | None = None,
+) -> ChangeReport:
     """When both versions are `LoadedModel`s, every file of their folders is checked too
     (`files.py`): ownership of each changed file, no links or special files."""
     base_eco, base_a = _unpack(base)
@@ -58,7 +64,7 @@ def check_change(base: ModelVersion, proposed: ModelVersion, repo: str, branch: 
     check_compatibility(base_eco, new_eco, report)
     check_assignment_moves(base_a, new_a, owners.ecosystem(), report)
     if isinstance(base, LoadedModel) and isinstance(proposed, LoadedModel):
-        check_files(base.directory, proposed.directory, base_eco, new_eco, proposer, report)
+        check_files(base.directory, proposed.directory, base_eco, new_eco, proposer, report, scans)
     return report
 
 

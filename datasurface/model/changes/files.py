@@ -180,10 +180,14 @@ def check_files(
     proposed: Ecosystem | None,
     proposer: Proposer,
     report: ChangeReport,
+    scans: tuple[dict[str, FileEntry], dict[str, FileEntry]] | None = None,
 ) -> None:
-    """Refuse links and special files; record every changed file and whether its owner proposes it."""
-    before = scan(base_dir)
-    after = scan(proposed_dir)
+    """Refuse links and special files; record every changed file and whether its owner proposes it.
+
+    `scans`: the two folders' `scan()` taken BEFORE any model code ran (the checker does
+    that: a compiler child on a writable file system could otherwise restore a file it
+    changed, or hide one, before the folders are compared)."""
+    before, after = scans if scans is not None else (scan(base_dir), scan(proposed_dir))
     refuse_links(after, proposer, base, report)
     owners = Owners(base, proposed or base)
     eco_owner = owners.ecosystem()

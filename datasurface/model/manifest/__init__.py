@@ -3,9 +3,9 @@
 - `classes`: the explicit allow-list of model classes and their (generic) field specs;
 - `codec`: model objects <-> JSON values, strict, generic over dataclass fields;
 - `document`: the `model.json` file: format, version, content hash;
-- `validation`: pydantic models generated from the same specs, for strict validation of
-  untrusted compiler output and the published JSON Schema (imported only where needed:
-  pydantic costs ~0.3 s to import, and a job pod only reads a hash-checked file);
+- `validation`: a pydantic-core schema generated from the same specs, for strict validation
+  of untrusted compiler output, and the published JSON Schema (imported only where needed: a
+  job pod only reads a hash-checked file with the strict decoder);
 - `child`: the compiler process that runs `eco.py`.
 """
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from datasurface.model.loader import ModelLoadError, load_assignments, load_ecosystem_file
-from datasurface.model.manifest.codec import ManifestError, check_values
-from datasurface.model.manifest.document import build_document
+from datasurface.model.manifest.codec import ManifestError, ValueIssue, encode
+from datasurface.model.manifest.document import document_from
 
 
 def compile_folder(model_dir: Path) -> dict[str, Any]:
@@ -30,14 +30,16 @@ def compile_folder(model_dir: Path) -> dict[str, Any]:
         assignments = load_assignments(model_dir)
     except ModelLoadError as exc:
         return {"status": "error", "message": str(exc)}
-    issues = check_values(eco, assignments)
-    if issues:
-        return {
-            "status": "invalid",
-            "problems": [{"path": i.path, "rule": i.rule, "message": i.message} for i in issues],
-        }
+    # One walk checks every attribute and encodes it (a big model is walked once, not twice).
+    issues: list[ValueIssue] = []
     try:
-        return {"status": "ok", "manifest": build_document(eco, assignments)}
+        encoded_eco, encoded_assignments = encode(eco, issues), encode(assignments, issues)
+        if issues:
+            return {
+                "status": "invalid",
+                "problems": [{"path": i.path, "rule": i.rule, "message": i.message} for i in issues],
+            }
+        return {"status": "ok", "manifest": document_from(encoded_eco, encoded_assignments)}
     except (ManifestError, ValueError, RecursionError) as exc:
         return {"status": "error", "message": f"{model_dir}: the model can't be compiled: {exc}"}
 

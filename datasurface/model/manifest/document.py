@@ -24,7 +24,7 @@ from datasurface.model.ecosystem import Ecosystem
 from datasurface.model.loader import MANIFEST_FILE
 from datasurface.model.manifest.codec import ManifestError, decode, encode
 
-__all__ = ["FORMAT", "MANIFEST_FILE", "VERSION", "build_document", "parse", "read_manifest", "rebuild"]
+__all__ = ["FORMAT", "MANIFEST_FILE", "VERSION", "build_document", "document_from", "parse", "read_manifest", "rebuild"]
 
 FORMAT = "datasurface-model"
 VERSION = 1
@@ -41,12 +41,13 @@ def content_hash(body: dict[str, Any]) -> str:
 
 
 def build_document(ecosystem: Ecosystem, assignments: PlatformAssignments) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
-        "ecosystem": encode(ecosystem),
-        "assignments": encode(assignments),
-    }
+    """The document; ManifestError at the first attribute that does not fit its type."""
+    return document_from(encode(ecosystem), encode(assignments))
+
+
+def document_from(ecosystem: Any, assignments: Any) -> dict[str, Any]:
+    """The document around already encoded ecosystem and assignments."""
+    body: dict[str, Any] = {"format": FORMAT, "version": VERSION, "ecosystem": ecosystem, "assignments": assignments}
     return {"format": FORMAT, "version": VERSION, "sha256": content_hash(body), **{k: body[k] for k in body}}
 
 

@@ -182,7 +182,7 @@ def validate_document(text: str | bytes, raw: dict[str, Any], where: str) -> Non
 
 def locate(raw: Any, loc: tuple[int | str, ...]) -> tuple[str, str]:
     """A validation error location -> (model path, `Class.field`), walking the raw document."""
-    path: tuple[str, ...] = ()
+    path: tuple[Any, ...] = ()
     node = raw
     attribute = ".".join(str(p) for p in loc)
     owner_class = ""
