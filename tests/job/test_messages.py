@@ -95,3 +95,24 @@ def test_a_value_that_does_not_fit_fails_the_batch_and_merges_nothing(stack: Sta
     assert [b["state"] for b in batches] == ["COMMITTED", "FAILED"]
     # Nothing of the failed batch reached the live table.
     assert {r["first_name"] for r in stack.live_rows("YellowLive", "customers")} == {"First1", "First2", "First3"}
+
+
+def test_a_type_change_under_an_open_batch_widens_or_gives_one_line(stack: Stack) -> None:
+    load_source(stack, [customer(i) for i in range(1, 4)], [address(i, i) for i in range(1, 4)])
+    assert stack.job("run", "YellowLive").returncode == 0
+    load_source(stack, [customer(i) for i in range(1, 5)], [address(i, i) for i in range(1, 5)])
+    # A job is killed mid-batch (its batch stays open), then the model widens a column.
+    died = stack.job("run", "YellowLive", extra_env={"DATASURFACE_KILL_AT": "after-chunk:1"})
+    assert died.returncode == -9
+    eco = stack.model_dir / "eco.py"
+    source = eco.read_text()
+    eco.write_text(source.replace('DDLColumn("first_name", VarChar(100)', 'DDLColumn("first_name", VarChar(300)', 1))
+    widened = stack.job("run", "YellowLive")
+    assert widened.returncode == 0, widened.stderr
+    assert stack.live_rows("YellowLive", "customers") == stack.source_rows("customers")
+    # A change the engine can't apply in place (date to timestamp) is one line, no traceback.
+    eco.write_text(eco.read_text().replace('DDLColumn("dob", Date())', 'DDLColumn("dob", Timestamp())', 1))
+    refused = stack.job("run", "YellowLive")
+    assert refused.returncode == 1
+    line = _one_error_line(refused.stderr)
+    assert "Stream 'Store1'" in line and "'dob'" in line and "only widening changes are applied" in line

@@ -3,9 +3,19 @@
 A run takes the stream's advisory lock, then moves the stream's open batch forward:
 
     no open batch     -> start one (STARTED), freezing the dataset list and schema hashes
+                         (a missing source table starts nothing)
     model changed     -> reset the open batch (staging cleared) and start it again
+    first load        -> every merge table empty, Postgres source within the row budget:
+                         COPY each source table straight into its merge table and commit,
+                         in one transaction (`_direct_first_load`)
     STARTED           -> ingest each dataset in keyset chunks; each chunk's staging rows and
-                         its checkpoint commit together, so a kill loses at most one chunk
+                         its checkpoint commit together, so a kill loses at most one chunk.
+                         All chunks of a run read one source snapshot (REPEATABLE READ); a
+                         point-in-time batch resumed by a later run reads again what an
+                         earlier run staged, so a batch is one moment of the source unless
+                         it had to span runs (KEEP_WORKING), which it then records
+    misfit value      -> a source value that doesn't fit its model type (`fidelity`) FAILS
+                         the batch, naming the column and a key; nothing is merged
     staging lost      -> staging is UNLOGGED: a server crash empties it while checkpoints
                          still count its chunks; the batch is reset and ingested again
     budget reached    -> exit KEEP_WORKING; the next run resumes from the checkpoints
@@ -529,9 +539,11 @@ class StreamJob:
                     latest = current_batch(conn, platform, stream, for_update=True)
                     if latest is None or latest.batch_id != batch.batch_id or latest.state is not BatchStatus.STARTED:
                         return None
-                    for t in self.tables:
+                    for index, t in enumerate(self.tables):
                         current = t
                         total = total + self._load_one(conn, source, batch, t)
+                        if index == 0:
+                            faults.reach("inside-merge")
                     mark_ingested(conn, platform, stream, batch.batch_id)
                     commit_batch(conn, platform, stream, batch.batch_id, total, total.inserted, self.clock())
             except (InvalidKeyError, ValueFidelityError) as exc:
@@ -540,6 +552,7 @@ class StreamJob:
             except DataSurfaceError as exc:
                 where = self._where(current.dataset.name if current else None)
                 raise JobError(f"{where}: batch {batch.batch_id}: first load failed: {exc}") from exc
+        faults.reach("after-commit")
         log.info(
             "%s: batch %s COMMITTED: first load of %s rows straight into the empty merge tables",
             self._where(),
@@ -569,6 +582,16 @@ class StreamJob:
         left = limit
         for t in self.tables:
             src = qualified(t.source.name, t.source.schema)
+            # The planner's estimate settles clear cases without reading the table.
+            estimate = source.execute(
+                text("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = to_regclass(:t) AND relkind IN ('r', 'p')"),
+                {"t": src},
+            ).scalar()
+            if estimate is not None and estimate > 2 * limit:
+                return True
+            if estimate is not None and 0 < estimate < left / 2:
+                left -= int(estimate * 2)
+                continue
             found = source.execute(
                 text(f"SELECT count(*) FROM (SELECT 1 FROM {src} LIMIT :n) x"),  # noqa: S608 - quoted names only
                 {"n": left + 1},
