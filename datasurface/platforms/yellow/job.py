@@ -404,7 +404,7 @@ class StreamJob:
     def _read_source_types(self, source: Connection, t: DatasetTables) -> dict[str, str]:
         types = source_column_types(source, t.source)
         try:
-            check_source_columns(t.dataset.schema, t.source, types)
+            check_source_columns(t.dataset.schema, t.source, types, case_sensitive=source.dialect.name == "postgresql")
         except SourceTableError as exc:
             raise SourceMissingError(f"{self._where(t.dataset.name)}: {exc}; nothing was started") from None
         return types

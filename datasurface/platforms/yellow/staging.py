@@ -200,12 +200,16 @@ class SourceTableError(ChunkError):
     """The source table does not exist or lacks a column of the dataset."""
 
 
-def check_source_columns(table: DDLTable, source_table: SourceTable, types: Mapping[str, str]) -> None:
-    """Raise `SourceTableError` unless `types` (from `source_column_types`) has every column."""
+def check_source_columns(
+    table: DDLTable, source_table: SourceTable, types: Mapping[str, str], *, case_sensitive: bool = True
+) -> None:
+    """Raise `SourceTableError` unless `types` (from `source_column_types`) has every column
+    (compared ignoring case for databases whose column names are, like MariaDB's)."""
     name = source_table.name if source_table.schema is None else f"{source_table.schema}.{source_table.name}"
     if not types:
         raise SourceTableError(f"source table '{name}' does not exist")
-    missing = [c for c in table.column_names() if c not in types]
+    have = set(types) if case_sensitive else {c.lower() for c in types}
+    missing = [c for c in table.column_names() if (c if case_sensitive else c.lower()) not in have]
     if missing:
         raise SourceTableError(f"source table '{name}' has no column(s) {', '.join(missing)}")
 
