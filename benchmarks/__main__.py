@@ -12,12 +12,13 @@ import os
 import sys
 from collections.abc import Callable
 
-from benchmarks import dag_parse, merge_throughput, model_scale, packs
+from benchmarks import dag_parse, first_load, merge_throughput, model_scale, packs
 
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "model": model_scale.measure,
     "dags": dag_parse.measure,
     "merge": merge_throughput.measure,
+    "first_load": first_load.measure,
     "packs": packs.measure,
 }
 

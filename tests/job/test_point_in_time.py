@@ -13,9 +13,11 @@ from tests.job.harness import Stack, address, customer, load_source
 
 
 def test_a_batch_resumed_after_a_kill_reads_every_dataset_again_in_one_snapshot(stack: Stack) -> None:
+    load_source(stack, [customer(i) for i in range(1, 5)], [address(i, i) for i in range(1, 5)])
+    assert stack.run("YellowLive").outcome is JobOutcome.DONE  # batch 1: a first load
     load_source(stack, [customer(i) for i in range(1, 6)], [address(i, i) for i in range(1, 6)])
-    # Killed once the first dataset (customers, one chunk) is staged: the open batch holds
-    # customers as they were before the source changed.
+    # Batch 2 is killed once its first dataset (customers, one chunk) is staged: the open
+    # batch holds customers as they were before the source changed.
     killed = stack.job("run", "YellowLive", "--chunk-rows", "1000", extra_env={"DATASURFACE_KILL_AT": "after-chunk:1"})
     assert killed.returncode == -9, killed.stderr
     # The producer changes both tables (as one transaction) before the next run.
@@ -23,7 +25,7 @@ def test_a_batch_resumed_after_a_kill_reads_every_dataset_again_in_one_snapshot(
     new_addresses = [address(i, i, city="Shelbyville") for i in range(1, 7)]
     load_source(stack, new_customers, new_addresses)
     result = stack.run("YellowLive")
-    assert (result.outcome, result.batch_id) == (JobOutcome.DONE, 1)
+    assert (result.outcome, result.batch_id) == (JobOutcome.DONE, 2)
     # Both datasets are the source at one moment: the changed one (not customers from before).
     assert stack.live_rows("YellowLive", "customers") == stack.source_rows("customers")
     assert stack.live_rows("YellowLive", "addresses") == stack.source_rows("addresses")
@@ -33,6 +35,7 @@ def test_a_batch_resumed_after_a_kill_reads_every_dataset_again_in_one_snapshot(
 
 
 def test_a_batch_that_spans_runs_is_recorded_as_not_point_in_time(stack: Stack) -> None:
+    # 10 rows over a budget of 2 per run: no direct first load, the batch spans runs.
     load_source(stack, [customer(i) for i in range(1, 6)], [address(i, i) for i in range(1, 6)])
     first = stack.run("YellowLive", max_rows=2, chunk_rows=2)
     assert first.outcome is JobOutcome.KEEP_WORKING
@@ -57,6 +60,8 @@ def test_a_batch_that_spans_runs_is_recorded_as_not_point_in_time(stack: Stack) 
 
 
 def test_exactly_max_rows_needs_one_run_and_no_empty_chunk(stack: Stack) -> None:
+    load_source(stack, [customer(1)], [address(1, 1)])
+    assert stack.run("YellowLive").outcome is JobOutcome.DONE  # batch 1: a first load
     # customers 4 + addresses 4 rows = max_rows, each a multiple of the chunk size.
     load_source(stack, [customer(i) for i in range(1, 5)], [address(i, i) for i in range(1, 5)])
     result = stack.run("YellowLive", max_rows=8, chunk_rows=2)

@@ -92,3 +92,37 @@ def test_first_load_checks_the_staged_row_count(pg_engine: Engine) -> None:
     with pytest.raises(StagingIncompleteError), pg_engine.begin() as conn:
         merge_live(conn, table=TABLE, staging_table=h.staging, target_table=h.live, batch_id=9, expected_rows=2)
     assert h.live_rows() == []
+
+
+def _fill_with(engine_conn: Any, table: str, values: str) -> Any:
+    def fill() -> int:
+        return int(
+            engine_conn.execute(
+                text(
+                    f"INSERT INTO {q(table)} (id, k2, v, {q(BATCH_ID)}, {q(ALL_HASH)}, {q(BATCH_IN)}, {q(BATCH_OUT)})"
+                    f" VALUES {values}"
+                )
+            ).rowcount
+        )
+
+    return fill
+
+
+def test_load_empty_table_rebuilds_indexes_and_names_bad_keys(pg_engine: Engine) -> None:
+    from datasurface.platforms.yellow.merge import load_empty_table
+
+    h = Harness(pg_engine, TABLE)
+    indexes = _indexes(pg_engine, h.hist)
+    live = f"1, 'a', 'x', 1, 0, 1, {LIVE_BATCH_OUT}"
+    with pg_engine.begin() as conn:
+        counts = load_empty_table(
+            conn, table=TABLE, target_table=h.hist, batch_id=1, fill=_fill_with(conn, h.hist, f"({live})")
+        )
+    assert counts.inserted == 1 and _indexes(pg_engine, h.hist) == indexes
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {q(h.hist)}"))
+    dup = f"(2, 'b', 'x', 1, 0, 1, {LIVE_BATCH_OUT}), (2, 'b', 'y', 1, 0, 1, {LIVE_BATCH_OUT}), ({live})"
+    with pytest.raises(InvalidKeyError) as err, pg_engine.begin() as conn:
+        load_empty_table(conn, table=TABLE, target_table=h.hist, batch_id=1, fill=_fill_with(conn, h.hist, dup))
+    assert err.value.keys == [{"id": 2, "k2": "b"}] and "id=2, k2='b'" in str(err.value)
+    assert _indexes(pg_engine, h.hist) == indexes and h.hist_version_count() == 0

@@ -59,9 +59,9 @@ def engine_for(
 ) -> Engine:
     """A SQLAlchemy engine on `container`, logged in with `credential` from the environment.
 
-    `role` says what the database is to the caller ("source database of stream 'x'",
-    "merge database of platform 'y'"): a failed connection raises `ConnectionFailedError`
-    naming it, so a wrong source port and a wrong merge port read differently.
+    `role` says what the database is to the caller ("Platform 'p' / Stream 's': source
+    database"): a failed connection raises `ConnectionFailedError` naming it, the
+    container, host and port, so a wrong source port and a wrong merge port read differently.
     """
     user, password = credential_values(credential, env)
     url = make_url(container.sqlalchemy_url()).set(username=user, password=password or None)
@@ -75,7 +75,7 @@ def _connect_error_translator(
     container: SQLDatabase, credential: Credential, role: str
 ) -> Callable[[ExceptionContext], None]:
     user_var, password_var = credential.env_names()
-    where = f"{role}: database '{container.name}' at {container.host}:{container.effective_port()}"
+    where = f"{role} '{container.name}' at {container.host}:{container.effective_port()}"
 
     def translate(ctx: ExceptionContext) -> None:
         if ctx.connection is not None or ctx.is_pre_ping:

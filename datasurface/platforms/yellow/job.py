@@ -3,9 +3,19 @@
 A run takes the stream's advisory lock, then moves the stream's open batch forward:
 
     no open batch     -> start one (STARTED), freezing the dataset list and schema hashes
+                         (a missing source table starts nothing)
     model changed     -> reset the open batch (staging cleared) and start it again
+    first load        -> every merge table empty, Postgres source within the row budget:
+                         COPY each source table straight into its merge table and commit,
+                         in one transaction (`_direct_first_load`)
     STARTED           -> ingest each dataset in keyset chunks; each chunk's staging rows and
-                         its checkpoint commit together, so a kill loses at most one chunk
+                         its checkpoint commit together, so a kill loses at most one chunk.
+                         All chunks of a run read one source snapshot (REPEATABLE READ); a
+                         point-in-time batch resumed by a later run reads again what an
+                         earlier run staged, so a batch is one moment of the source unless
+                         it had to span runs (KEEP_WORKING), which it then records
+    misfit value      -> a source value that doesn't fit its model type (`fidelity`) FAILS
+                         the batch, naming the column and a key; nothing is merged
     staging lost      -> staging is UNLOGGED: a server crash empties it while checkpoints
                          still count its chunks; the batch is reset and ingested again
     budget reached    -> exit KEEP_WORKING; the next run resumes from the checkpoints
@@ -52,7 +62,16 @@ from .batch_metadata import (
     start_batch,
     stream_lock_key,
 )
-from .merge import InvalidKeyError, MergeCounts, StagingIncompleteError, merge_forensic, merge_live
+from .merge import (
+    InvalidKeyError,
+    MergeCounts,
+    StagingIncompleteError,
+    is_empty,
+    load_empty_table,
+    merge_forensic,
+    merge_live,
+)
+from .naming import qualified
 from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
@@ -69,6 +88,7 @@ from .staging import (
     ValueFidelityError,
     check_source_columns,
     clear_staging,
+    copy_source_into,
     ingest_chunk,
     key_from_json,
     key_to_json,
@@ -229,6 +249,10 @@ class StreamJob:
         batch = self._open_batch()
         if self._staging_lost(batch):
             batch = self._reingest(batch, "its staging rows are gone (a server crash empties unlogged staging)")
+        if batch.state is BatchStatus.STARTED:
+            loaded = self._direct_first_load(batch)
+            if loaded is not None:
+                return loaded
         staged = 0
         for attempt in (1, 2):
             if batch.state is BatchStatus.STARTED:
@@ -380,7 +404,7 @@ class StreamJob:
     def _read_source_types(self, source: Connection, t: DatasetTables) -> dict[str, str]:
         types = source_column_types(source, t.source)
         try:
-            check_source_columns(t.dataset.schema, t.source, types)
+            check_source_columns(t.dataset.schema, t.source, types, case_sensitive=source.dialect.name == "postgresql")
         except SourceTableError as exc:
             raise SourceMissingError(f"{self._where(t.dataset.name)}: {exc}; nothing was started") from None
         return types
@@ -480,6 +504,102 @@ class StreamJob:
             ", done" if new.done else "",
         )
         return new
+
+    def _direct_first_load(self, batch: BatchRecord) -> JobResult | None:
+        """A batch whose every merge table is empty loads them straight from the source.
+
+        Conditions: a Postgres source, the batch has staged nothing yet, every merge table
+        of the stream is empty (the stream's first batch, or after a reset), and the source
+        holds at most `max_rows` rows. Then one source snapshot and ONE merge transaction do
+        it all: per dataset, drop the empty table's indexes, COPY the source in (converted
+        and hashed as staging would), build the indexes; then INGESTED and COMMITTED. There
+        is no staging write and no diff: the first load costs about what COPY into an
+        empty table plus an index build costs. A kill rolls it all back: the rerun starts
+        it again in a new snapshot. Returns None when the staged path must run instead.
+        """
+        if self.source_engine.dialect.name != "postgresql":
+            return None
+        if any(d.checkpoint != DatasetCheckpoint() for d in batch.batch_state.datasets.values()):
+            return None
+        with self.merge_engine.connect() as conn:
+            empty = all(is_empty(conn, t.merge) for t in self.tables)
+            conn.rollback()
+        if not empty:
+            return None
+        platform, stream = self.platform.name, self.stream.stream
+        with self._source_snapshot() as source:
+            for t in self.tables:
+                self._source_types[t.dataset.name] = self._read_source_types(source, t)
+            if self._source_rows_over(source, self.budget.max_rows):
+                return None
+            total = MergeCounts(0, 0, 0)
+            current: DatasetTables | None = None
+            try:
+                with self.merge_engine.begin() as conn:
+                    latest = current_batch(conn, platform, stream, for_update=True)
+                    if latest is None or latest.batch_id != batch.batch_id or latest.state is not BatchStatus.STARTED:
+                        return None
+                    for index, t in enumerate(self.tables):
+                        current = t
+                        total = total + self._load_one(conn, source, batch, t)
+                        if index == 0:
+                            faults.reach("inside-merge")
+                    mark_ingested(conn, platform, stream, batch.batch_id)
+                    commit_batch(conn, platform, stream, batch.batch_id, total, total.inserted, self.clock())
+            except (InvalidKeyError, ValueFidelityError) as exc:
+                where = self._where(current.dataset.name if current else None)
+                self._reject(batch, f"{where}: batch {batch.batch_id}: {exc}")
+            except DataSurfaceError as exc:
+                where = self._where(current.dataset.name if current else None)
+                raise JobError(f"{where}: batch {batch.batch_id}: first load failed: {exc}") from exc
+        faults.reach("after-commit")
+        log.info(
+            "%s: batch %s COMMITTED: first load of %s rows straight into the empty merge tables",
+            self._where(),
+            batch.batch_id,
+            total.inserted,
+        )
+        return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, total, total.inserted)
+
+    def _load_one(self, conn: Connection, source: Connection, batch: BatchRecord, t: DatasetTables) -> MergeCounts:
+        def fill() -> int:
+            return copy_source_into(
+                source,
+                conn,
+                source_table=t.source,
+                table=t.dataset.schema,
+                target_table=t.merge,
+                batch_id=batch.batch_id,
+                forensic=self.forensic,
+                source_types=self._source_types[t.dataset.name],
+            )
+
+        return load_empty_table(conn, table=t.dataset.schema, target_table=t.merge, batch_id=batch.batch_id, fill=fill)
+
+    def _source_rows_over(self, source: Connection, limit: int) -> bool:
+        """Do the stream's source tables hold more than `limit` rows together? (Counts
+        stop at the limit: a huge table costs no more than `limit` rows read.)"""
+        left = limit
+        for t in self.tables:
+            src = qualified(t.source.name, t.source.schema)
+            # The planner's estimate settles clear cases without reading the table.
+            estimate = source.execute(
+                text("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = to_regclass(:t) AND relkind IN ('r', 'p')"),
+                {"t": src},
+            ).scalar()
+            if estimate is not None and estimate > 2 * limit:
+                return True
+            if estimate is not None and 0 < estimate < left / 2:
+                left -= int(estimate * 2)
+                continue
+            found = source.execute(
+                text(f"SELECT count(*) FROM (SELECT 1 FROM {src} LIMIT :n) x"),  # noqa: S608 - quoted names only
+                {"n": left + 1},
+            ).scalar_one()
+            left -= int(found)
+            if left < 0:
+                return True
+        return False
 
     def _reject(self, batch: BatchRecord, message: str) -> NoReturn:
         """Fail the batch (its data is invalid: retrying can't help) and clear its staging."""

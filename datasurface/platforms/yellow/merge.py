@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,8 @@ __all__ = [
     "StagingIncompleteError",
     "analyze_staging",
     "check_staging_keys",
+    "is_empty",
+    "load_empty_table",
     "merge_forensic",
     "merge_live",
 ]
@@ -100,7 +103,9 @@ class InvalidKeyError(DataSurfaceError):
     `null_keys` is True when some row has a NULL key column.
     """
 
-    def __init__(self, staging_table: str, keys: list[dict[str, Any]], null_keys: bool, batch_id: int) -> None:
+    def __init__(
+        self, staging_table: str, keys: list[dict[str, Any]], null_keys: bool, batch_id: int, *, kind: str = "Staging"
+    ) -> None:
         self.staging_table = staging_table
         self.keys = keys
         self.null_keys = null_keys
@@ -112,7 +117,7 @@ class InvalidKeyError(DataSurfaceError):
         if null_keys:
             parts.append("rows with a NULL primary key column")
         super().__init__(
-            f"Staging table {staging_table!r} batch {batch_id}: {' and '.join(parts)}. "
+            f"{kind} table {staging_table!r} batch {batch_id}: {' and '.join(parts)}. "
             "Nothing was merged; fix the source data and run the job again."
         )
 
@@ -370,6 +375,53 @@ def _first_load(
         raise
     savepoint.commit()
     return MergeCounts(inserted=inserted, updated=0, deleted=0)
+
+
+def is_empty(conn: Connection, target_table: str) -> bool:
+    """Has the merge table no rows at all (a first load is due)?"""
+    return _is_empty(conn, target_table)
+
+
+def load_empty_table(
+    conn: Connection, *, table: DDLTable, target_table: str, batch_id: int, fill: Callable[[], int]
+) -> MergeCounts:
+    """A first load without staging: drop the empty table's indexes, `fill()` it (it COPYs
+    the source in and returns the rows), build the indexes again. A NULL key fails the COPY
+    and a duplicate key the unique index build: both raise `InvalidKeyError` (the keys read
+    back from the loaded rows under a savepoint); the caller's transaction then merges
+    nothing."""
+    indexes = _index_definitions(conn, target_table)
+    for name, _ in indexes:
+        conn.execute(text(f"DROP INDEX {name}"))
+    try:
+        rows = fill()
+    except Exception as exc:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        if getattr(cause, "sqlstate", None) == "23502":  # not_null_violation: a NULL key
+            raise InvalidKeyError(target_table, [], True, batch_id, kind="Source rows for merge") from None
+        raise
+    savepoint = conn.begin_nested()
+    try:
+        for _, definition in indexes:
+            conn.execute(text(definition))
+    except IntegrityError:
+        savepoint.rollback()
+        key_cols = ", ".join(_q(k) for k in table.primary_key)
+        dups = conn.execute(
+            text(
+                f"SELECT {key_cols} FROM {_q(target_table)} GROUP BY {key_cols} HAVING count(*) > 1"
+                f" ORDER BY {key_cols} LIMIT 10"
+            )
+        )
+        raise InvalidKeyError(
+            target_table,
+            [dict(zip(table.primary_key, r, strict=True)) for r in dups],
+            False,
+            batch_id,
+            kind="Source rows for merge",
+        ) from None
+    savepoint.commit()
+    return MergeCounts(inserted=rows, updated=0, deleted=0)
 
 
 def merge_live(

@@ -63,7 +63,7 @@ from datasurface.model.schema import (
 from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
 from .hashing import HASH_SETTINGS, all_hash_sql
 from .naming import physical_name, qualified, quote_ident
-from .projection import ALL_HASH, BATCH_ID
+from .projection import ALL_HASH, BATCH_ID, BATCH_IN, BATCH_OUT, LIVE_BATCH_OUT
 
 __all__ = [
     "ChunkError",
@@ -74,6 +74,7 @@ __all__ = [
     "ValueFidelityError",
     "check_source_columns",
     "clear_staging",
+    "copy_source_into",
     "describe_range",
     "ingest_chunk",
     "key_from_json",
@@ -199,12 +200,16 @@ class SourceTableError(ChunkError):
     """The source table does not exist or lacks a column of the dataset."""
 
 
-def check_source_columns(table: DDLTable, source_table: SourceTable, types: Mapping[str, str]) -> None:
-    """Raise `SourceTableError` unless `types` (from `source_column_types`) has every column."""
+def check_source_columns(
+    table: DDLTable, source_table: SourceTable, types: Mapping[str, str], *, case_sensitive: bool = True
+) -> None:
+    """Raise `SourceTableError` unless `types` (from `source_column_types`) has every column
+    (compared ignoring case for databases whose column names are, like MariaDB's)."""
     name = source_table.name if source_table.schema is None else f"{source_table.schema}.{source_table.name}"
     if not types:
         raise SourceTableError(f"source table '{name}' does not exist")
-    missing = [c for c in table.column_names() if c not in types]
+    have = set(types) if case_sensitive else {c.lower() for c in types}
+    missing = [c for c in table.column_names() if (c if case_sensitive else c.lower()) not in have]
     if missing:
         raise SourceTableError(f"source table '{name}' has no column(s) {', '.join(missing)}")
 
@@ -335,6 +340,9 @@ def _ingest_copy(
     after_key: KeyValues | None,
     limit: int | None,
     freeze: bool,
+    *,
+    into_columns: str | None = None,
+    extra_values: str = "",
 ) -> ChunkResult:
     _set_hash_settings(source)  # the hash is computed by the source session
     target.execute(text("SELECT 1"))  # make sure the target transaction has begun
@@ -363,11 +371,12 @@ def _ingest_copy(
     )
     select = (
         f"SELECT {', '.join('x.' + quote_ident(c) for c in cols)}, {int(batch_id)}, {all_hash_sql(cols, 'x')}"
-        f" FROM (SELECT {values} FROM {src}{where}) x"
+        f"{extra_values} FROM (SELECT {values} FROM {src}{where}) x"
     )
     # FREEZE needs the table truncated in this transaction (`fresh`), which it was.
     options = " (FREEZE)" if freeze else ""
-    copy_in = f"COPY {quote_ident(staging_table)} ({_staging_insert_columns(table)}) FROM STDIN{options}"
+    columns = into_columns or _staging_insert_columns(table)
+    copy_in = f"COPY {quote_ident(staging_table)} ({columns}) FROM STDIN{options}"
     try:
         with src_conn.cursor() as scur, tgt_conn.cursor() as tcur:
             with tcur.copy(copy_in) as cin, scur.copy(f"COPY ({select}) TO STDOUT", params) as cout:
@@ -409,6 +418,33 @@ def _set_hash_settings_driver(cur: Any) -> None:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
+def copy_source_into(
+    source: Connection,
+    target: Connection,
+    *,
+    source_table: SourceTable,
+    table: DDLTable,
+    target_table: str,
+    batch_id: int,
+    forensic: bool,
+    source_types: Mapping[str, str],
+) -> int:
+    """A first load: COPY the whole Postgres source table straight into the empty merge
+    table `target_table` (no staging), values converted exactly and hashed by the source as
+    in `ingest_chunk`, tagged with `batch_id` (forensic: as versions opened by it). In the
+    caller's transactions; returns the rows copied."""
+    check_source_columns(table, source_table, source_types)
+    convs = [conversion(i, c, source_types[c.name]) for i, c in enumerate(table.columns)]
+    synthetic = [BATCH_ID, ALL_HASH, *([BATCH_IN, BATCH_OUT] if forensic else [])]
+    into = ", ".join(quote_ident(c) for c in [*table.column_names(), *synthetic])
+    extra = f", {int(batch_id)}, {LIVE_BATCH_OUT}" if forensic else ""
+    result = _ingest_copy(
+        source, target, source_table, table, convs, target_table, batch_id, None, None, False,
+        into_columns=into, extra_values=extra,
+    )  # fmt: skip
+    return result.rows
 
 
 # --- the generic fetch path --------------------------------------------------------------------

@@ -51,12 +51,15 @@ class StreamContext:
             self.platform.merge_database,
             self.platform.merge_credential,
             env,
-            role=f"merge database of platform '{self.platform.name}'",
+            role=f"Platform '{self.platform.name}' / Stream '{self.stream.stream}': merge database",
         )
 
     def source_engine(self, env: Mapping[str, str] | None = None) -> Engine:
         return engine_for(
-            self.capture.source, self.capture.credential, env, role=f"source database of stream '{self.stream.stream}'"
+            self.capture.source,
+            self.capture.credential,
+            env,
+            role=f"Platform '{self.platform.name}' / Stream '{self.stream.stream}': source database",
         )
 
 
