@@ -279,7 +279,6 @@ def _write_floor(path: Path, configs: list[Any]) -> Path:
 
 def _write_pack_floor(path: Path, configs: list[Any]) -> Path:
     """The same pack DAGs as the factory builds, as plain Airflow code over a literal list."""
-    from datasurface.platforms.yellow.airflow.docs import pack_doc_md, pack_owner
     from datasurface.platforms.yellow.airflow.tasks import pod_name
 
     rows = [
@@ -287,8 +286,8 @@ def _write_pack_floor(path: Path, configs: list[Any]) -> Path:
             "dag_id": c.dag_id,
             "cron": c.cron,
             "description": f"Ingest {len(c.members)} stream(s) of pack {c.pack} into Yellow platform {c.platform}",
-            "doc_md": pack_doc_md(c),
-            "owner": pack_owner(c),
+            "doc_md": c.doc_md,
+            "owner": c.owner,
             "tags": ["datasurface", "pack", f"platform:{c.platform}", f"launcher:{c.launcher}"],
             "pod_name": pod_name(c.dag_id),
             "image": c.job_image,
@@ -326,6 +325,7 @@ VOLUME = k8s.V1Volume(
 )
 MOUNT = k8s.V1VolumeMount(name="models", mount_path="/models", read_only=True)
 SECURITY = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=10001, fs_group=10001)
+ENV_VARS = [k8s.V1EnvVar(name="DATASURFACE_PACK_MEMBERS", value="{{ dag_run.conf }}")]
 
 
 def report(**context):
@@ -359,7 +359,7 @@ for row in ROWS:
             labels=row["labels"],
             secrets=[Secret("env", var, secret, key) for var, secret, key in row["secrets"]],
             env_from=[ENV_FROM],
-            env_vars=[k8s.V1EnvVar(name="DATASURFACE_PACK_MEMBERS", value="{{ dag_run.conf }}")],
+            env_vars=ENV_VARS,
             volumes=[VOLUME],
             volume_mounts=[MOUNT],
             service_account_name="datasurface-airflow",
@@ -463,6 +463,9 @@ def _run_parse_server(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        # A benchmark measures however long a parse takes; Airflow's 30 s default would
+        # turn a slow (loaded) machine's figure into an import error.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "3600",
         "PYTHONPATH": str(REPO_ROOT),
         "DATASURFACE_BENCH_PRE_IMPORTS": ",".join(pre_imports),
     }

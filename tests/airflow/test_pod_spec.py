@@ -118,3 +118,41 @@ def test_infrastructure_pods() -> None:
         "--pending-ok",
     ]
     assert container["volumeMounts"][0]["readOnly"] is True
+
+
+def test_pack_job_pod() -> None:
+    """A pack's pod: `run-pack` with its JSON result in the xcom sidecar's file, the run's
+    `members` conf as an environment variable, every member's credentials by reference."""
+    from types import SimpleNamespace
+
+    from datasurface.platforms.yellow.airflow.pack_dag import build_pack_dag
+    from datasurface.platforms.yellow.stream_config import PackConfig, PackRef, dag_rows
+
+    ref = PackRef(key="pack0007", pool="datasurface_merge__m", pool_slots=3)
+    members = [synthetic_config(i, launcher="kubernetes").model_copy(update={"pack": ref}) for i in range(3)]
+    (config,) = dag_rows(members)
+    assert isinstance(config, PackConfig)
+    job: Any = build_pack_dag(config).get_task("job")
+    assert job.pool == "datasurface_merge__m"
+    job.render_template_fields({"dag_run": SimpleNamespace(conf={"members": ["store_00001", "store_00002"]})})
+    pod = job.build_pod_request_obj(dry_run=True)
+    from kubernetes.client import ApiClient
+
+    doc: dict[str, Any] = ApiClient().sanitize_for_serialization(pod)
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    assert doc["metadata"]["labels"]["datasurface/pack"] == "pack0007"
+    container = next(c for c in doc["spec"]["containers"] if c["name"] == "base")
+    assert container["args"] == [
+        "job", "run-pack", "--model", "/models", "--platform", "YellowBench", "--pack", "pack0007",
+        "--json", "--exit-zero", "--result-file", "/airflow/xcom/return.json",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATASURFACE_PACK_MEMBERS"] == {"name": "DATASURFACE_PACK_MEMBERS", "value": "store_00001,store_00002"}
+    assert env["CUSTOMER_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "customer-db-credential",
+        "key": "PASSWORD",
+    }
+    assert all("value" not in e for name, e in env.items() if name != "DATASURFACE_PACK_MEMBERS")
+    # The xcom sidecar reads the result file from the shared volume.
+    assert any(c["name"] == "airflow-xcom-sidecar" for c in doc["spec"]["containers"])
+    assert any(m["mountPath"] == "/airflow/xcom" for m in container["volumeMounts"])

@@ -53,9 +53,14 @@ def test_one_dag_per_transformer_beside_the_stream_dags(shim: Path, rows: None) 
     dag = bag.dags[MASK.dag_id]
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert {"datasurface", "transformer", f"platform:{PLATFORM}"} <= set(dag.tags)
-    assert {t.task_id for t in dag.tasks} == {"transform", "ingest_output"}
+    assert {t.task_id for t in dag.tasks} == {"views", "transform", "ingest_output"}
     transform = dag.get_task("transform")
     assert transform.downstream_task_ids == {"ingest_output"}
+    # The platform's views are reconciled first (a first run needs its input views), and
+    # the transform runs whatever that step did.
+    views = dag.get_task("views")
+    assert views.downstream_task_ids == {"transform"} and transform.trigger_rule == "all_done"
+    assert views.arguments == ["views", "reconcile", "--model", "/models", "--platform", PLATFORM, "--pending-ok"]
     # Same launcher handling as the stream jobs: the image, the command, the merge credential.
     assert type(transform).__name__ == "KubernetesPodOperator"
     assert transform.image == "datasurface/datasurface:test"

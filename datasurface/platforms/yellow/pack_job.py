@@ -56,7 +56,7 @@ from .connections import credential_values
 from .job import JobBudget, JobOutcome, StreamJob, utc_now
 from .packs import is_due, members_in_order
 from .platform import YellowDataPlatform
-from .stream_config import build_stream_configs
+from .stream_config import stream_pack_plan
 from .stream_context import resolve_model_dir, resolve_platform, transformer_output_capture
 from .views import ViewSpec, plan_sink_views
 
@@ -197,13 +197,14 @@ def load_pack(model_dir: str | Path, platform_name: str, pack: str) -> PackConte
     except DataSurfaceError as exc:
         raise PackError(str(exc)) from exc
     eco = model.ecosystem
-    configs = build_stream_configs(eco, model.assignments, platform, str(model.directory))
-    names = {c.stream for c in configs if c.pack is not None and c.pack.key == pack}
-    if not names:
-        known = sorted({c.pack.key for c in configs if c.pack is not None})
-        hint = f"packs: {', '.join(known)}" if known else "the platform has no packs (pack_size is 0)"
-        raise PackError(f"Platform '{platform_name}' has no pack '{pack}' ({hint}); see `datasurface graph --json`")
     (graph,) = build_graph(eco, model.assignments, platform_name)
+    plan = stream_pack_plan(eco, platform, graph.streams)
+    names = set(plan.packs.get(pack, []))
+    if not names:
+        known = sorted(plan.packs)
+        shown = ", ".join(known[:10]) + (f" ... ({len(known)} packs)" if len(known) > 10 else "")
+        hint = f"packs: {shown}" if known else "the platform has no packs (pack_size is 0)"
+        raise PackError(f"Platform '{platform_name}' has no pack '{pack}' ({hint}); see `datasurface graph --json`")
     views = plan_sink_views(eco, model.assignments, platform)
     members: list[Member] = []
     for stream in graph.streams:

@@ -30,6 +30,7 @@ from datasurface.model.credential import Credential
 from datasurface.model.ecosystem import Ecosystem
 from datasurface.model.ingestion import DataTransformerOutput, SQLSnapshotIngestion
 
+from .dag_docs import pack_doc_md, pack_owner
 from .kube_names import credential_secret_name
 from .naming import config_table, quote_ident
 from .packs import PackPlan, assign_packs, most_frequent_cron
@@ -115,20 +116,6 @@ class PackRef(BaseModel):
     pool_slots: int  # pack runs at once against that database (YellowDataPlatform.max_active_packs)
 
 
-class PackMember(BaseModel):
-    """One stream of a pack, as its pack row carries it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    stream: str
-    store: str
-    datasets: list[str]
-    cron: str | None
-    priority: int = 0
-    team: str = ""
-    consumers: list[str] = []
-
-
 class PackConfig(JobLaunchConfig):
     """Everything the DAG factory needs to build one pack's DAG."""
 
@@ -139,7 +126,9 @@ class PackConfig(JobLaunchConfig):
     cron: str | None  # the most frequent member's cron; None: triggered externally only
     pool: str
     pool_slots: int
-    members: list[PackMember]
+    members: list[str]  # the member streams (their configs are the model's, not the DAG's)
+    owner: str  # the members' teams (`dag_docs.pack_owner`)
+    doc_md: str  # the DAG's docs, rendered when the row is written (`dag_docs.pack_doc_md`)
     model_hash: str | None = None
 
     @property
@@ -312,24 +301,16 @@ def _pack_config(members: list[StreamConfig]) -> PackConfig:
     first = members[0]
     assert first.pack is not None
     unique = {ref.name: ref for m in members for ref in m.credentials}
+    cron = most_frequent_cron(m.cron for m in members)
     return PackConfig(
         platform=first.platform,
         pack=first.pack.key,
-        cron=most_frequent_cron(m.cron for m in members),
+        cron=cron,
         pool=first.pack.pool,
         pool_slots=first.pack.pool_slots,
-        members=[
-            PackMember(
-                stream=m.stream,
-                store=m.store,
-                datasets=m.datasets,
-                cron=m.cron,
-                priority=m.priority,
-                team=m.team,
-                consumers=m.consumers,
-            )
-            for m in members
-        ],
+        members=[m.stream for m in members],
+        owner=pack_owner(members),
+        doc_md=pack_doc_md(first.pack.key, first.platform, cron, first.pack.pool, first.pack.pool_slots, members),
         model_hash=first.model_hash,
         launcher=first.launcher,
         job_image=first.job_image,

@@ -33,7 +33,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, get_parsing_context
 
-from datasurface.commands.common import EXIT_KEEP_WORKING
+from datasurface.platforms.yellow.dag_docs import stream_doc_md, stream_owner
 from datasurface.platforms.yellow.stream_config import (
     PackConfig,
     StreamConfig,
@@ -44,7 +44,6 @@ from datasurface.platforms.yellow.stream_config import (
 from datasurface.platforms.yellow.transformer_config import DagConfig, TransformerConfig
 
 from .config_source import load_raw_rows, parse_rows
-from .docs import stream_doc_md, stream_owner
 from .infra_dag import INFRA_DAG_ID, build_infrastructure_dag
 from .settings import PACK_POOLS_ENV, FactorySettings
 from .tasks import START_DATE, PodSettings, command_task
@@ -55,6 +54,9 @@ log = logging.getLogger("datasurface.airflow.factory")
 JOB_TASK = "job"
 KEEP_WORKING_TASK = "keep_working"
 DONE_TASK = "done"
+#: The job's KEEP_WORKING exit code (`datasurface.commands.common`), repeated here so that
+#: a parse doesn't import the CLI and the model loader for one constant.
+EXIT_KEEP_WORKING = 75
 
 
 def build_dags(settings: FactorySettings | None = None) -> dict[str, DAG]:

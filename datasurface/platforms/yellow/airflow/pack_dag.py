@@ -33,7 +33,6 @@ from airflow.sdk import DAG, Asset, AssetAlias
 
 from datasurface.platforms.yellow.stream_config import PackConfig, dataset_asset_uri, stream_asset_uri
 
-from .docs import pack_doc_md, pack_owner
 from .tasks import START_DATE, PodSettings, command_task, result_args
 
 JOB_TASK = "job"
@@ -58,9 +57,9 @@ def build_pack_dag(config: PackConfig, *, use_pool: bool = True) -> DAG:
         catchup=False,
         max_active_runs=1,
         description=f"Ingest {len(config.members)} stream(s) of pack {config.pack} into Yellow platform {config.platform}",
-        doc_md=pack_doc_md(config),
+        doc_md=config.doc_md,
         tags=["datasurface", "pack", f"platform:{config.platform}", f"launcher:{config.launcher}"],
-        default_args={"owner": pack_owner(config), "retries": 0},
+        default_args={"owner": config.owner, "retries": 0},
         auto_register=False,  # only the DAGs the factory returns count (see dag_factory)
     ) as dag:
         job = command_task(

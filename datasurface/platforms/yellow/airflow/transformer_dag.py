@@ -1,7 +1,14 @@
 """One Airflow DAG per DataTransformer (and platform):
 
-    transform ──> ingest_output  (TriggerDagRun of the output store's stream DAG)
+    views ──> transform ──> ingest_output  (TriggerDagRun of the output store's stream DAG)
 
+- `views` reconciles the platform's consumer views (`datasurface views reconcile
+  --pending-ok`) before every transform. A transformer's first run comes right after its
+  inputs' first batch committed, which is when their views can first be created; the
+  infrastructure DAG would create them only on its next tick (5 minutes later), so without
+  this step the first run failed on missing input views. `transform` runs whatever `views`
+  did (ALL_DONE): a view elsewhere on the platform that can't be built must not block it,
+  and a missing input view still fails `transform` with its own message.
 - `transform` runs `datasurface transformer run` with the same launcher, image, secrets and
   volumes as the stream jobs. Exit 0: the output tables were refilled in one transaction.
   Anything else fails the task; `ingest_output` becomes UPSTREAM_FAILED and the run FAILS,
@@ -28,6 +35,7 @@ from datasurface.platforms.yellow.transformer_config import TransformerConfig
 
 from .tasks import START_DATE, PodSettings, command_task
 
+VIEWS_TASK = "views"
 TRANSFORM_TASK = "transform"
 INGEST_OUTPUT_TASK = "ingest_output"
 
@@ -63,6 +71,16 @@ def build_transformer_dag(config: TransformerConfig) -> DAG:
         default_args={"owner": "datasurface", "retries": 0},
         auto_register=False,  # only the DAGs the factory returns count (see dag_factory)
     ) as dag:
+        views = command_task(
+            VIEWS_TASK,
+            ["views", "reconcile", "--model", config.models_dir, "--platform", config.platform, "--pending-ok"],
+            config.launcher,
+            PodSettings.for_row(
+                config,
+                f"{config.dag_id}__views",
+                {"datasurface/platform": config.platform, "datasurface/transformer": config.workspace},
+            ),
+        )
         transform = command_task(
             TRANSFORM_TASK,
             config.job_args(),
@@ -72,11 +90,12 @@ def build_transformer_dag(config: TransformerConfig) -> DAG:
                 config.dag_id,
                 {"datasurface/platform": config.platform, "datasurface/transformer": config.workspace},
             ),
+            trigger_rule="all_done",
         )
         ingest = TriggerDagRunOperator(
             task_id=INGEST_OUTPUT_TASK,
             trigger_dag_id=config.output_dag_id,
             conf={"datasurface": "TRANSFORMER_OUTPUT", "transformer_run_id": "{{ run_id }}"},
         )
-        transform >> ingest
+        views >> transform >> ingest
     return dag

@@ -1,4 +1,5 @@
-"""DataSurface DAGs: one per ingestion stream, plus the infrastructure DAG.
+"""DataSurface DAGs: one per stream pack, dedicated stream and transformer, plus the
+infrastructure DAG.
 
 Copied into Airflow's dags folder (`python -m datasurface.platforms.yellow.airflow.install
 DAGS_FOLDER`); the DAGs come from config rows in the merge database (see

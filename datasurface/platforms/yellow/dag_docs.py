@@ -3,12 +3,18 @@
 A stream DAG's docs name its store, datasets, owning team, the DSGs it feeds and the
 compiled model's hash; its owner is the store's owning team (Airflow shows owners as a
 filterable column). A pack DAG lists every member the same way; its owners are the
-members' teams.
+members' teams. A pack's docs and owner are rendered when its config row is written (by
+the merge handler), so the DAG factory reads one string per pack instead of validating
+and formatting a hundred member records on every parse.
 """
 
 from __future__ import annotations
 
-from datasurface.platforms.yellow.stream_config import PackConfig, StreamConfig
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .stream_config import StreamConfig
 
 
 def _cell(text: str) -> str:
@@ -42,36 +48,33 @@ def stream_doc_md(config: StreamConfig) -> str:
     )
 
 
-def pack_owner(config: PackConfig) -> str:
-    teams = sorted({m.team for m in config.members if m.team})
+def pack_owner(members: Sequence[StreamConfig]) -> str:
+    teams = sorted({m.team for m in members if m.team})
     return ",".join(teams) or "datasurface"
 
 
-def pack_doc_md(config: PackConfig) -> str:
+def pack_doc_md(
+    pack: str, platform: str, cron: str | None, pool: str, pool_slots: int, members: Sequence[StreamConfig]
+) -> str:
+    model_hash = members[0].model_hash if members else None
     lines = [
-        f"### Pack `{config.pack}` on Yellow platform `{config.platform}`: {len(config.members)} stream(s)",
+        f"### Pack `{pack}` on Yellow platform `{platform}`: {len(members)} stream(s)",
         "",
-        f"Schedule: {f'cron `{config.cron}` (its most frequent member)' if config.cron else 'external only'};"
-        f" pool `{config.pool}` ({config.pool_slots} pack run(s) at once). {_model_line(config.model_hash)}",
+        f"Schedule: {f'cron `{cron}` (its most frequent member)' if cron else 'external only'};"
+        f" pool `{pool}` ({pool_slots} pack run(s) at once). {_model_line(model_hash)}",
         "",
         "| Stream | Store | Datasets | Team | Consumers | Trigger | Priority |",
         "|---|---|---|---|---|---|---|",
     ]
-    for m in config.members:
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(x)
-                for x in (
-                    m.stream,
-                    m.store,
-                    ", ".join(m.datasets),
-                    m.team,
-                    ", ".join(m.consumers) or "none",
-                    f"cron {m.cron}" if m.cron else "external",
-                    str(m.priority),
-                )
-            )
-            + " |"
+    for m in members:
+        cells = (
+            m.stream,
+            m.store,
+            ", ".join(m.datasets),
+            m.team,
+            ", ".join(m.consumers) or "none",
+            f"cron {m.cron}" if m.cron else "external",
+            str(m.priority),
         )
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return "\n".join(lines)
