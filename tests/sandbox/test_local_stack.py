@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def test_up_runs_the_pipeline_in_airflow_and_down_stops_exactly_it(state_dir: Pa
         }
         # The UI on 127.0.0.1 only, and no log servers on the next ports (nor anywhere).
         assert listening == {("127.0.0.1", airflow_port)}
+        status = _stack(state_dir, pg_port, airflow_port, "status")
+        memory = re.search(r"^memory: (\d+\.\d+) GiB PSS in all", status.stdout, flags=re.MULTILINE)
+        assert memory and 0.1 < float(memory.group(1)) < 4, status.stdout
 
         # The stream DAGs (cron every minute, local launcher) commit batches on both platforms.
         engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/datasurface_merge")
