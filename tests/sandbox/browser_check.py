@@ -7,7 +7,8 @@ DevTools protocol with the `websocket-client` package (installed with the airflo
 so no browser download is needed. It logs in the way the UI's login form does (the simple
 auth manager's JWT in the `_token` cookie, from the stack's generated admin password), opens
 the DAG list, and polls what the page shows until every DAG the merge handler configured
-(read from the merge database, as `up` does) is on it: at most 10 s from opening the page.
+(stream and transformer DAGs, read from the merge database as `up` does) is on it: at most
+10 s from opening the page.
 
 Exit 0 with `browser_dags_visible_s=<seconds>`; 1 naming what is missing; 77 (skipped, the
 reason on stderr) when chromium, websocket-client or a running stack is absent.
@@ -121,7 +122,7 @@ def check(state: Path, pg_port: int, airflow_port: int) -> float:
     if password is None or not local_stack._http_ok(f"{base}/api/v2/monitor/health"):
         raise Skip(f"no local stack answering at {base} (run `make up-local` first)")
     merge_url = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{local_stack.MERGE_DB}"
-    expected = local_stack.expected_dag_ids(merge_url)
+    expected = local_stack.expected_stream_dag_ids(merge_url)
     token = local_stack.airflow_token(base, password)
     profile = Path(tempfile.mkdtemp(prefix="ds-chromium-"))
     process = subprocess.Popen(

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -157,3 +157,41 @@ def test_env_and_a_missing_virtualenv_give_one_line(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert result.stderr.count("\n") == 1, result.stderr
         assert "make demo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cause(
+    tmp_path: Path, pg_database_factory: Callable[[], str]
+) -> None:
+    """The issue's silent failure: the handler loaded eco.py without the stack's settings and
+    wrote no config rows, yet `up` printed "deployed". Now the step passes them, and without
+    them it stops with the step's cause instead of carrying on."""
+    from sqlalchemy.engine import make_url
+
+    from datasurface import local_stack
+    from datasurface.platforms.yellow.bootstrap.seed_repo import sync_seed_repo
+
+    merge = make_url(pg_database_factory())
+    paths = local_stack.Paths(REPO, tmp_path / "state")
+    sync_seed_repo(paths.model, paths.model_repo, "main")
+    settings = {
+        **local_stack.local_env(merge.port or 5432),
+        "DATASURFACE_MERGE_DB": merge.database or "",
+        "POSTGRES_USER": merge.username or "postgres",
+        "POSTGRES_PASSWORD": merge.password or "",
+    }
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("DATASURFACE_", "POSTGRES_", "CUSTOMER_DB_"))}
+    # Without the settings the model's defaults (the kind cluster's host `postgres`) apply.
+    with pytest.raises(local_stack.LocalStackError) as caught:
+        local_stack.deploy_model(paths, bare, merge.render_as_string(hide_password=False))
+    message = str(caught.value)
+    assert message.startswith("the merge handler exited 1: ") and "\n" not in message
+    assert "Credential 'postgres': environment variable POSTGRES_USER is not set" in message  # the cause
+
+    dag_ids = local_stack.deploy_model(paths, {**bare, **settings}, merge.render_as_string(hide_password=False))
+    assert dag_ids == {
+        "datasurface__YellowLive__Store1",
+        "datasurface__YellowLive__MaskedCustomers",
+        "datasurface__YellowLive__transformer__Consumer1",
+        "datasurface__YellowForensic__Store1",
+        "datasurface__infrastructure",
+    }
