@@ -195,3 +195,19 @@ def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cau
         "datasurface__YellowForensic__Store1",
         "datasurface__infrastructure",
     }
+
+
+def test_demo_refuses_a_postgres_port_held_by_another_program(state_dir: Path) -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    pg_port = holder.getsockname()[1]
+    try:
+        demo = _stack(state_dir, pg_port, embedded_pg.free_port(), "demo")
+    finally:
+        holder.close()
+    assert demo.returncode == 1
+    assert demo.stderr.count("\n") == 1, demo.stderr
+    assert f"port {pg_port} (Postgres) is in use by " in demo.stderr
+    assert "DATASURFACE_LOCAL_PG_PORT=<port>" in demo.stderr
+    assert not (state_dir / "pg").exists()
