@@ -30,7 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from datasurface import local_stack  # noqa: E402
+from datasurface import local_airflow, local_stack  # noqa: E402
 
 SKIP = 77
 VISIBLE_WITHIN_S = 10.0
@@ -118,12 +118,12 @@ def check(state: Path, pg_port: int, airflow_port: int) -> float:
     """Seconds from opening the DAG list until every configured DAG is shown."""
     paths = local_stack.Paths(REPO, state)
     base = f"http://127.0.0.1:{airflow_port}"
-    password = local_stack.admin_password(paths)
-    if password is None or not local_stack._http_ok(f"{base}/api/v2/monitor/health"):
+    password = local_airflow.admin_password(paths)
+    if password is None or not local_airflow._http_ok(f"{base}/api/v2/monitor/health"):
         raise Skip(f"no local stack answering at {base} (run `make up-local` first)")
     merge_url = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{local_stack.MERGE_DB}"
-    expected = local_stack.expected_stream_dag_ids(merge_url)
-    token = local_stack.airflow_token(base, password)
+    expected = local_airflow.expected_stream_dag_ids(merge_url)
+    token = local_airflow.airflow_token(base, password)
     profile = Path(tempfile.mkdtemp(prefix="ds-chromium-"))
     process = subprocess.Popen(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from datasurface import embedded_pg
-from datasurface.local_stack import AIRFLOW_COMPONENTS
+from datasurface.local_airflow import AIRFLOW_COMPONENTS
 from datasurface.platforms.yellow.naming import batch_metrics_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,7 +167,7 @@ def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cau
     them it stops with the step's cause instead of carrying on."""
     from sqlalchemy.engine import make_url
 
-    from datasurface import local_stack
+    from datasurface import local_airflow, local_stack
     from datasurface.platforms.yellow.bootstrap.seed_repo import sync_seed_repo
 
     merge = make_url(pg_database_factory())
@@ -182,12 +182,12 @@ def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cau
     bare = {k: v for k, v in os.environ.items() if not k.startswith(("DATASURFACE_", "POSTGRES_", "CUSTOMER_DB_"))}
     # Without the settings the model's defaults (the kind cluster's host `postgres`) apply.
     with pytest.raises(local_stack.LocalStackError) as caught:
-        local_stack.deploy_model(paths, bare, merge.render_as_string(hide_password=False))
+        local_airflow.deploy_model(paths, bare, merge.render_as_string(hide_password=False))
     message = str(caught.value)
     assert message.startswith("the merge handler exited 1: ") and "\n" not in message
     assert "Credential 'postgres': environment variable POSTGRES_USER is not set" in message  # the cause
 
-    dag_ids = local_stack.deploy_model(paths, {**bare, **settings}, merge.render_as_string(hide_password=False))
+    dag_ids = local_airflow.deploy_model(paths, {**bare, **settings}, merge.render_as_string(hide_password=False))
     assert dag_ids == {
         "datasurface__YellowLive__Store1",
         "datasurface__YellowLive__MaskedCustomers",
