@@ -7,7 +7,8 @@ DevTools protocol with the `websocket-client` package (installed with the airflo
 so no browser download is needed. It logs in the way the UI's login form does (the simple
 auth manager's JWT in the `_token` cookie, from the stack's generated admin password), opens
 the DAG list, and polls what the page shows until every DAG the merge handler configured
-(read from the merge database, as `up` does) is on it: at most 10 s from opening the page.
+(stream and transformer DAGs, read from the merge database as `up` does) is on it: at most
+10 s from opening the page.
 
 Exit 0 with `browser_dags_visible_s=<seconds>`; 1 naming what is missing; 77 (skipped, the
 reason on stderr) when chromium, websocket-client or a running stack is absent.
@@ -29,7 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from datasurface import local_stack  # noqa: E402
+from datasurface import local_airflow, local_stack  # noqa: E402
 
 SKIP = 77
 VISIBLE_WITHIN_S = 10.0
@@ -117,12 +118,12 @@ def check(state: Path, pg_port: int, airflow_port: int) -> float:
     """Seconds from opening the DAG list until every configured DAG is shown."""
     paths = local_stack.Paths(REPO, state)
     base = f"http://127.0.0.1:{airflow_port}"
-    password = local_stack.admin_password(paths)
-    if password is None or not local_stack._http_ok(f"{base}/api/v2/monitor/health"):
+    password = local_airflow.admin_password(paths)
+    if password is None or not local_airflow._http_ok(f"{base}/api/v2/monitor/health"):
         raise Skip(f"no local stack answering at {base} (run `make up-local` first)")
     merge_url = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{local_stack.MERGE_DB}"
-    expected = local_stack.expected_dag_ids(merge_url)
-    token = local_stack.airflow_token(base, password)
+    expected = local_airflow.expected_stream_dag_ids(merge_url)
+    token = local_airflow.airflow_token(base, password)
     profile = Path(tempfile.mkdtemp(prefix="ds-chromium-"))
     process = subprocess.Popen(
         [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -24,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from datasurface import embedded_pg
-from datasurface.local_stack import AIRFLOW_COMPONENTS
+from datasurface.local_airflow import AIRFLOW_COMPONENTS
 from datasurface.platforms.yellow.naming import batch_metrics_table
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +74,9 @@ def test_up_runs_the_pipeline_in_airflow_and_down_stops_exactly_it(state_dir: Pa
         }
         # The UI on 127.0.0.1 only, and no log servers on the next ports (nor anywhere).
         assert listening == {("127.0.0.1", airflow_port)}
+        status = _stack(state_dir, pg_port, airflow_port, "status")
+        memory = re.search(r"^memory: (\d+\.\d+) GiB PSS in all", status.stdout, flags=re.MULTILINE)
+        assert memory and 0.1 < float(memory.group(1)) < 4, status.stdout
 
         # The stream DAGs (cron every minute, local launcher) commit batches on both platforms.
         engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/datasurface_merge")
@@ -153,3 +157,57 @@ def test_env_and_a_missing_virtualenv_give_one_line(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert result.stderr.count("\n") == 1, result.stderr
         assert "make demo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cause(
+    tmp_path: Path, pg_database_factory: Callable[[], str]
+) -> None:
+    """The issue's silent failure: the handler loaded eco.py without the stack's settings and
+    wrote no config rows, yet `up` printed "deployed". Now the step passes them, and without
+    them it stops with the step's cause instead of carrying on."""
+    from sqlalchemy.engine import make_url
+
+    from datasurface import local_airflow, local_stack
+    from datasurface.platforms.yellow.bootstrap.seed_repo import sync_seed_repo
+
+    merge = make_url(pg_database_factory())
+    paths = local_stack.Paths(REPO, tmp_path / "state")
+    sync_seed_repo(paths.model, paths.model_repo, "main")
+    settings = {
+        **local_stack.local_env(merge.port or 5432),
+        "DATASURFACE_MERGE_DB": merge.database or "",
+        "POSTGRES_USER": merge.username or "postgres",
+        "POSTGRES_PASSWORD": merge.password or "",
+    }
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("DATASURFACE_", "POSTGRES_", "CUSTOMER_DB_"))}
+    # Without the settings the model's defaults (the kind cluster's host `postgres`) apply.
+    with pytest.raises(local_stack.LocalStackError) as caught:
+        local_airflow.deploy_model(paths, bare, merge.render_as_string(hide_password=False))
+    message = str(caught.value)
+    assert message.startswith("the merge handler exited 1: ") and "\n" not in message
+    assert "Credential 'postgres': environment variable POSTGRES_USER is not set" in message  # the cause
+
+    dag_ids = local_airflow.deploy_model(paths, {**bare, **settings}, merge.render_as_string(hide_password=False))
+    assert dag_ids == {
+        "datasurface__YellowLive__Store1",
+        "datasurface__YellowLive__MaskedCustomers",
+        "datasurface__YellowLive__transformer__Consumer1",
+        "datasurface__YellowForensic__Store1",
+        "datasurface__infrastructure",
+    }
+
+
+def test_demo_refuses_a_postgres_port_held_by_another_program(state_dir: Path) -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    pg_port = holder.getsockname()[1]
+    try:
+        demo = _stack(state_dir, pg_port, embedded_pg.free_port(), "demo")
+    finally:
+        holder.close()
+    assert demo.returncode == 1
+    assert demo.stderr.count("\n") == 1, demo.stderr
+    assert f"port {pg_port} (Postgres) is in use by " in demo.stderr
+    assert "DATASURFACE_LOCAL_PG_PORT=<port>" in demo.stderr
+    assert not (state_dir / "pg").exists()
