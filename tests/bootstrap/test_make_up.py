@@ -366,7 +366,7 @@ def test_a_failed_job_stops_make_up_with_its_logs(tmp_path: Path, fake_path: str
     assert "FAKE-FAILURE-LOG" in err  # the failing pod's last log lines
     kubeconfig = tmp_path / "kubeconfig"
     assert f"More: kubectl --kubeconfig {kubeconfig} --context kind-datasurface -n datasurface logs pod/" in err
-    assert "STOPPED at step [7/9] ring 1" in err
+    assert "STOPPED at step [8/9] ring 1" in err
     # Nothing after the failed step ran.
     assert not any("simulator.yaml" in c for c in _calls(tmp_path))
 
@@ -451,7 +451,7 @@ def test_a_changed_secret_restarts_and_down_keeps_the_data_and_purge_deletes_it(
     assert down.returncode == 0, down.stderr
     assert _events(tmp_path)[mark:] == ["stop datasurface-control-plane"]
     status = _make(tmp_path, fake_path, "status")
-    assert status.returncode == 1 and "stopped" in status.stdout
+    assert status.returncode != 0 and "stopped" in status.stdout
     # Up again: the same cluster starts with its data; nothing is rebuilt or re-run.
     mark = len(_events(tmp_path))
     up = _make(tmp_path, fake_path, "up")
