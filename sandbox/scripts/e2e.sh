@@ -48,7 +48,7 @@ snapshot() {
 }
 
 up_log="$(mktemp)"
-trap 'rc=$?; rm -f "$up_log"; (exit $rc); on_exit' EXIT
+trap 'rc=$?; rm -f "$up_log"; on_exit "$rc"' EXIT
 load_env
 
 step "make up"

@@ -112,15 +112,17 @@ step() {
 }
 steps_done() { step_close; STEP_TITLE=""; }
 
+# on_exit RC: the EXIT trap. RC is passed in: `$?` can't be re-created inside a trap
+# under `set -e` (a failing `(exit RC)` would end the trap early).
 on_exit() {
-    local rc=$?
+    local rc="$1"
     if [ "$rc" -ne 0 ] && [ -n "$STEP_TITLE" ]; then
         warn ""
         warn "STOPPED at step [$STEP_NO/$STEPS_TOTAL] $STEP_TITLE after $(fmt_secs $((SECONDS - STEP_T0))) (total $(fmt_secs $((SECONDS - UP_T0)))); exit $rc"
         warn "Fix the cause above, then run the same command again: finished steps are not redone."
     fi
 }
-trap on_exit EXIT
+trap 'on_exit $?' EXIT
 
 # Export the settings of sandbox/.env (or of .env.example when it doesn't exist yet, under
 # DRY_RUN: the names are all the plan needs). Never prints a value.

@@ -83,7 +83,7 @@ run "$DATASURFACE" bootstrap --ring 0 --model "$MODEL_DIR" --out "$RING0_DIR" \
 
 step "Secrets and manifests"
 APPLY_LOG="$(mktemp)"
-trap 'rc=$?; rm -f "$APPLY_LOG"; (exit $rc); on_exit' EXIT
+trap 'rc=$?; rm -f "$APPLY_LOG"; on_exit "$rc"' EXIT
 # apply_logged ARGS...: kubectl apply, its output shown and kept (created/configured/unchanged).
 apply_logged() {
     kc apply "$@" | tee -a "$APPLY_LOG" | sed '/^+ /!s/^/    /'
@@ -96,17 +96,6 @@ run env KUBECONFIG="$KUBECONFIG_FILE" CONTEXT="kind-$CLUSTER_NAME" NAMESPACE="$N
 # Server-side: the model's files may exceed client-side apply's 256 KiB annotation.
 apply_logged --server-side --force-conflicts -f "$RING0_DIR/server-side/"
 apply_logged -f "$RING0_DIR/"
-if grep -q '^secret/.* configured$' "$APPLY_LOG"; then
-    # A changed Secret doesn't change any pod template: restart what reads it. Deployments
-    # whose template changed anyway are rolling already.
-    while read -r deployment; do
-        kc rollout restart "deployment/$deployment"
-    done < <(sed -n 's#^deployment.apps/\(.*\) unchanged$#\1#p' "$APPLY_LOG")
-fi
-if ! is_dry_run; then
-    changed="$(grep -cE ' (created|configured)$' "$APPLY_LOG" || true)"
-    say "    $changed object(s) created or changed"
-fi
 
 step "Postgres"
 wait_rollout statefulset/postgres "app.kubernetes.io/name=postgres" "$TIMEOUT_POSTGRES"
@@ -137,6 +126,17 @@ run_job datasurface-ring1 "$RING0_DIR/jobs/ring1.yaml"
 
 step "simulator and Airflow"
 apply_logged -f "$RING0_DIR/apps/simulator.yaml"
+if grep -q '^secret/.* configured$' "$APPLY_LOG"; then
+    # A changed Secret changes no pod template: restart the Deployments (they all read
+    # credentials); those whose template changed are rolling already.
+    while read -r deployment; do
+        kc rollout restart "deployment/$deployment"
+    done < <(sed -n 's#^deployment.apps/\(.*\) unchanged$#\1#p' "$APPLY_LOG")
+fi
+if ! is_dry_run; then
+    changed="$(grep -cE ' (created|configured)$' "$APPLY_LOG" || true)"
+    say "    $changed object(s) created or changed"
+fi
 for deployment in airflow-api-server airflow-scheduler airflow-dag-processor airflow-triggerer datasurface-simulator; do
     wait_rollout "deployment/$deployment" "app.kubernetes.io/name=$deployment" "$TIMEOUT_AIRFLOW"
 done

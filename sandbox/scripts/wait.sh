@@ -9,16 +9,17 @@ FATAL_REASONS=" CrashLoopBackOff ImagePullBackOff ErrImagePull ErrImageNeverPull
 # A pod the scheduler can't place for this long is reported (a moment of Unschedulable is normal).
 UNSCHEDULABLE_GRACE="${UNSCHEDULABLE_GRACE:-30}"
 
-# One line per pod of SELECTOR: name, phase, deleting?, PodScheduled reason, then the
-# waiting/terminated reasons of its init containers and containers.
-POD_STATUS_JSONPATH='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\t"}{.metadata.deletionTimestamp}{"\t"}{range .status.conditions[?(@.type=="PodScheduled")]}{.reason}{end}{"\t"}{range .status.initContainerStatuses[*]}{.state.waiting.reason}{.state.terminated.reason}{" "}{end}{range .status.containerStatuses[*]}{.state.waiting.reason}{.lastState.terminated.reason}{" "}{end}{"\n"}{end}'
+# One line per pod of SELECTOR, fields separated by '|' (not a tab: `read` merges runs of
+# whitespace separators, losing empty fields): name, phase, deletion time, PodScheduled
+# reason, then the waiting/terminated reasons of its init containers and containers.
+POD_STATUS_JSONPATH='{range .items[*]}{.metadata.name}{"|"}{.status.phase}{"|"}{.metadata.deletionTimestamp}{"|"}{range .status.conditions[?(@.type=="PodScheduled")]}{.reason}{end}{"|"}{range .status.initContainerStatuses[*]}{.state.waiting.reason}{.state.terminated.reason}{" "}{end}{range .status.containerStatuses[*]}{.state.waiting.reason}{.lastState.terminated.reason}{" "}{end}{"\n"}{end}'
 
 UNSCHEDULABLE_SINCE=""
 
 # pod_problem SELECTOR: print "POD REASON" for the first pod that can't get going; nothing if none.
 pod_problem() {
     local selector="$1" name phase deleting scheduled reasons reason
-    while IFS=$'\t' read -r name phase deleting scheduled reasons; do
+    while IFS='|' read -r name phase deleting scheduled reasons; do
         [ -n "$name" ] || continue
         # A pod being deleted (the previous version during a rollout) doesn't count.
         [ -z "$deleting" ] || continue
@@ -69,7 +70,7 @@ explain() {
         Unschedulable)
             say "the node has no room for the pod (memory or CPU requests): give Docker more memory, or run 'make up LOW_RESOURCES=1'" ;;
         *)
-            say "the container exits with an error: its log lines above say why" ;;
+            say "the container exits with an error: its log lines below say why" ;;
     esac
 }
 

@@ -246,7 +246,7 @@ def _secret_yaml(args: list[str]) -> None:
 
 
 def _pod_line(name: str, phase: str, reasons: str) -> str:
-    return f"{name}\t{phase}\t\t\t{reasons}\n"
+    return f"{name}|{phase}|||{reasons}\n"
 
 
 def _get(state: dict[str, Any], args: list[str]) -> None:

