@@ -184,25 +184,37 @@ class _Encoder:
         self.issues.append(ValueIssue(show_path(path), message, _rule(where), typed))
 
     def obj(self, value: object, path: Path, where: str, base: type[Any]) -> Any:
-        spec = _by_type().get(type(value))
-        if spec is None or not issubclass(spec.cls, base):
+        cls = type(value)
+        info = _CLASS_INFO.get(cls) or _class_info(cls)
+        if info is None or not issubclass(cls, base):
             self.bad(path, where, value, base)
             return None
         if self.depth >= MAX_DEPTH:
             self.bad(path, where, value, base, " (the model refers to itself)")
             return None
-        kind = _kind_of(spec)
+        type_name, kind, plans = info
         if kind is not None:
-            name = getattr(value, "name", None)
-            path = (() if kind[1] else path, kind[0], name)
-        out: dict[str, Any] = {TYPE_KEY: spec.name}
+            path = (() if kind[1] else path, kind[0], getattr(value, "name", None))
+        out: dict[str, Any] = {TYPE_KEY: type_name}
+        # No try/finally: after an exception (raise mode) the encoder is discarded.
         self.depth += 1
-        try:
-            for field_name, plan, field_where in _encode_fields(spec):
-                out[field_name] = plan(self, getattr(value, field_name, _MISSING), path, field_where)
-        finally:
-            self.depth -= 1
+        for field_name, plan, field_where in plans:
+            out[field_name] = plan(self, getattr(value, field_name, _MISSING), path, field_where)
+        self.depth -= 1
         return out
+
+
+_ClassInfo = tuple[str, "tuple[str, bool] | None", "tuple[tuple[str, Encode, str], ...]"]
+#: Per allowed class: its name, its path kind and its field plans (one dict lookup per object).
+_CLASS_INFO: dict[type[Any], _ClassInfo] = {}
+
+
+def _class_info(cls: type[Any]) -> _ClassInfo | None:
+    spec = _by_type().get(cls)
+    if spec is None:
+        return None
+    info = _CLASS_INFO[cls] = (spec.name, _kind_of(spec), _encode_fields(spec))
+    return info
 
 
 #: Per class (keyed by the class: hashing a ClassSpec per object was measured at 30% of a walk).
