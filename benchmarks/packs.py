@@ -17,6 +17,10 @@ Figures:
 - `rss_mb_pack_1000`: peak RSS of the pack process (the kernel's high-water mark through a
   small launcher interpreter; target < 300 MB).
 
+Every process runs with bytecode cached (as an installed package has it; this checkout's
+environment sets PYTHONDONTWRITEBYTECODE, which would make every process compile every
+module from source, inflating the one-process-per-stream side most).
+
 Postgres: DATASURFACE_BENCH_PG_URL, else DATASURFACE_TEST_PG_URL, else an embedded server.
 """
 
@@ -82,7 +86,7 @@ def measure() -> dict[str, float]:
             sample = list(range(min(SINGLE_SAMPLE, n)))
             fleet.change(2, only=sample)
             progress(f"timed single-process round over {len(sample)} streams ...")
-            env = {**os.environ, **fleet.env}
+            env = _env(fleet, Path(tmp))
             start = time.perf_counter()
             for i in sample:
                 args = [
@@ -116,6 +120,10 @@ def measure() -> dict[str, float]:
     }
 
 
+def _env(fleet: Any, tmp: Path) -> dict[str, str]:
+    return {**os.environ, **fleet.env, "PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(tmp / "pycache")}
+
+
 def _pack(fleet: Any, as_of: str, rss_path: Path) -> dict[str, Any]:
     from tests.packs.fleet import PLATFORM
 
@@ -125,7 +133,7 @@ def _pack(fleet: Any, as_of: str, rss_path: Path) -> dict[str, Any]:
         [sys.executable, "-c", _RSS_LAUNCHER, str(rss_path), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **fleet.env},
+        env=_env(fleet, rss_path.parent),
         check=False,
     )
     lines = out.stdout.strip().splitlines()
