@@ -96,7 +96,7 @@ def test_local_stack_notebook_runs(name: str) -> None:
 def test_without_the_stack_the_first_cell_says_how_to_start_it(
     name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Before: a 60 s wait and an assertion traceback. Now: one line naming `make demo`, at once."""
+    """Before: a 60 s wait and an assertion traceback. Now: one line naming `make demo`."""
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))  # bound, never listening: nothing answers there
     port = closed.getsockname()[1]
@@ -105,16 +105,15 @@ def test_without_the_stack_the_first_cell_says_how_to_start_it(
     notebook: nbformat.NotebookNode = nbformat.read(NOTEBOOKS / name, as_version=4)  # type: ignore[no-untyped-call]
     first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
     notebook.cells = notebook.cells[: first_code + 1]
-    client = NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
-    started = time.monotonic()
+    # The old wait was a driver's 60 s connect timeout; a cell now has 45 s in all (imports
+    # included) or the client raises a timeout error instead of the expected one.
+    client = NotebookClient(notebook, timeout=45, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
     try:
         with pytest.raises(CellExecutionError):
             client.execute()
     finally:
         closed.close()
-    elapsed = time.monotonic() - started
     (error,) = [o for o in notebook.cells[first_code].outputs if o.output_type == "error"]
     assert error.ename == "StackNotRunning"
     assert error.traceback == [f"StackNotRunning: {error.evalue}"]  # the one line, no traceback
     assert f"127.0.0.1:{port}" in error.evalue and "`make demo`" in error.evalue
-    assert elapsed < 30, f"took {elapsed:.0f} s (kernel start included); the check itself is a 2 s socket connect"

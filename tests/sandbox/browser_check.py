@@ -119,7 +119,14 @@ def check(state: Path, pg_port: int, airflow_port: int) -> float:
     paths = local_stack.Paths(REPO, state)
     base = f"http://127.0.0.1:{airflow_port}"
     password = local_airflow.admin_password(paths)
-    if password is None or not local_airflow._http_ok(f"{base}/api/v2/monitor/health"):
+    # A busy API server may take more than one 2 s probe to answer.
+    answering = False
+    for _ in range(15):
+        answering = local_airflow._http_ok(f"{base}/api/v2/monitor/health")
+        if answering:
+            break
+        time.sleep(1)
+    if password is None or not answering:
         raise Skip(f"no local stack answering at {base} (run `make up-local` first)")
     merge_url = f"postgresql+psycopg://postgres@127.0.0.1:{pg_port}/{local_stack.MERGE_DB}"
     expected = local_airflow.expected_stream_dag_ids(merge_url)

@@ -43,7 +43,7 @@ def _stack(state: Path, pg_port: int, airflow_port: int, command: str) -> subpro
         env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=900,  # a hang guard only: up's own steps time out sooner (API 240 s, DAGs 120 s)
         check=False,
         cwd=REPO,
     )
