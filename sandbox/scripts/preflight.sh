@@ -2,7 +2,7 @@
 # `make preflight` (and the first step of `make up`): everything the sandbox needs, checked
 # before anything is created. Each problem is one line: what is wrong, then the fix.
 #
-#   tools        docker, kind >= 0.20, kubectl >= 1.27
+#   tools        bash >= 4, docker, kind >= 0.20, kubectl >= 1.27
 #   docker       the daemon answers; buildx (BuildKit) present, else the classic builder
 #                is used (both Dockerfiles build either way) and a note says how to add it
 #   ports        kind-config.yaml's host ports (Airflow 8080, Postgres 15432) are free,
@@ -58,6 +58,11 @@ port_owner() {
 # preflight: print one line per problem to stderr; return 1 if any would stop `make up`.
 preflight() {
     local failed=0 out version mem root avail port owner hint cluster_up=0
+    # The scripts use bash 4 (associative arrays, mapfile); macOS ships bash 3.2.
+    if [ "${BASH_VERSINFO[0]}" -lt 4 ]; then
+        warn "bash: version $BASH_VERSION is older than 4 - install a newer bash ('brew install bash') and run 'make up' again"
+        return 1
+    fi
     if ! check_prereqs docker kind kubectl; then
         return 1
     fi
