@@ -246,6 +246,20 @@ def up(paths: Paths, port: int) -> int:
         if migrate.returncode != 0:
             raise LocalStackError(f"`airflow db migrate` exited {migrate.returncode}: {_last_lines(migrate.stderr, 4)}")
         install_shim(paths.airflow_home / "dags")
+    with step("Airflow pools"):
+        # A task in a missing pool is never scheduled: pack DAGs need their pool (one per merge
+        # database, sized by the platform's max_active_packs) before the scheduler starts.
+        pools = subprocess.run(
+            [sys.executable, "-m", "datasurface.platforms.yellow.airflow.pools"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if pools.returncode != 0:
+            raise LocalStackError(f"creating the pack pools exited {pools.returncode}: {_last_lines(pools.stderr, 4)}")
+        for line in pools.stdout.strip().splitlines():
+            say(f"  {line}")
     pids: dict[str, int] = {}
     try:
         with step("Airflow"):

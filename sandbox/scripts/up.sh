@@ -140,6 +140,9 @@ fi
 for deployment in airflow-api-server airflow-scheduler airflow-dag-processor airflow-triggerer datasurface-simulator; do
     wait_rollout "deployment/$deployment" "app.kubernetes.io/name=$deployment" "$TIMEOUT_AIRFLOW"
 done
+# A task in a missing pool is never scheduled: create (or resize) the pack DAGs' pools, one
+# per merge database, from the config rows ring 1 wrote. Idempotent.
+kc exec deployment/airflow-scheduler -- python -m datasurface.platforms.yellow.airflow.pools
 prune_old_images "$JOB_IMAGE" "$AIRFLOW_IMAGE"
 steps_done
 

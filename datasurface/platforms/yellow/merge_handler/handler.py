@@ -252,7 +252,9 @@ def _sync_platform(
 ) -> PlatformSync:
     result = PlatformSync(platform.name)
     configs: list[DagConfig] = [
-        *build_stream_configs(model.ecosystem, model.assignments, platform, models_dir=str(base)),
+        *build_stream_configs(
+            model.ecosystem, model.assignments, platform, models_dir=str(base), model_hash=model.model_hash
+        ),
         *build_transformer_configs(model.ecosystem, model.assignments, platform, models_dir=str(base)),
     ]
     specs = [s for sink in plan_sink_views(model.ecosystem, model.assignments, platform) for s in sink.specs()]
