@@ -62,8 +62,7 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
     assert transformer["kind"] == "transformer" and transformer["input_streams"] == ["Store1"]
     assert transformer["output_stream"] == "MaskedCustomers" and transformer["models_dir"] == str(models)
     config = _config_rows(stack, "YellowLive")["pack:pack0000"]["config"]
-    assert [m["stream"] for m in config["members"]] == ["Store1"]
-    assert config["models_dir"] == str(models) and config["members"][0]["datasets"] == ["customers", "addresses"]
+    assert config["members"] == ["Store1"] and config["models_dir"] == str(models)
     assert all(c["name"] in ("postgres", "customer_db") for c in config["credentials"])
     assert "s3cr3t" not in json.dumps(config)
 
@@ -87,15 +86,22 @@ def test_three_commits(stack: Stack, tmp_path: Path) -> None:
     assert second["new_folder"] and second["model_folder"] != str(first.model_folder)
     assert Path(second["model_folder"]).name > first.model_folder.name
     plats = {p["platform"]: p for p in second["platforms"]}
-    assert plats["YellowLive"]["config_rows"] == {"inserted": 0, "updated": 1, "deleted": 0}
-    assert plats["YellowForensic"]["config_rows"] == {"inserted": 0, "updated": 0, "deleted": 0}
+    # Every stream and pack row carries the compiled model's hash (shown in the DAG docs), so a
+    # new model updates them all: YellowLive's pack (which also gains `orders`) and its
+    # MaskedCustomers stream, YellowForensic's pack. Transformer rows carry no hash.
+    assert second["model_hash"] != first.model_hash
+    assert plats["YellowLive"]["config_rows"] == {"inserted": 0, "updated": 2, "deleted": 0}
+    assert plats["YellowForensic"]["config_rows"] == {"inserted": 0, "updated": 1, "deleted": 0}
     assert plats["YellowLive"]["views_created"] == [_live_view("Consumer2", "OrdersDSG", "customers")]
     # MaskedConsumer's view still waits for the transformer output's first batch.
     orders_pending = [v for v in plats["YellowLive"]["views_pending"] if "consumer2" in v["view"]]
     assert [v["view"] for v in orders_pending] == [_live_view("Consumer2", "OrdersDSG", "orders")]
     assert "does not exist yet" in orders_pending[0]["reason"]
     pack = _config_rows(stack, "YellowLive")["pack:pack0000"]["config"]
-    assert pack["members"][0]["datasets"] == ["customers", "addresses", "orders"]
+    # The pack row names its members; their datasets come from the model, and the DAG docs
+    # rendered into the row list them, with the new model's hash.
+    assert pack["members"] == ["Store1"] and pack["model_hash"] == second["model_hash"]
+    assert all(f"`{d}`" in pack["doc_md"] or d in pack["doc_md"] for d in ("customers", "addresses", "orders"))
     consumer2 = _live_view("Consumer2", "OrdersDSG", "customers")
     assert rows(stack.merge, f"SELECT id FROM {consumer2} ORDER BY id") == [{"id": f"c{i:05d}"} for i in range(1, 4)]
     assert "cloning" in done.stderr and "published" in done.stderr

@@ -189,10 +189,10 @@ def test_the_merge_handler_step_gets_the_stacks_settings_or_fails_naming_the_cau
 
     dag_ids = local_airflow.deploy_model(paths, {**bare, **settings}, merge.render_as_string(hide_password=False))
     assert dag_ids == {
-        "datasurface__YellowLive__Store1",
+        "datasurface__YellowLive__pack__pack0000",
         "datasurface__YellowLive__MaskedCustomers",
         "datasurface__YellowLive__transformer__Consumer1",
-        "datasurface__YellowForensic__Store1",
+        "datasurface__YellowForensic__pack__pack0000",
         "datasurface__infrastructure",
     }
 

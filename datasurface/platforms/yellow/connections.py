@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.containers import SQLDatabase
@@ -21,9 +22,14 @@ class CredentialError(DataSurfaceError):
     """A credential's environment variables are missing."""
 
 
-class ConnectionFailedError(DataSurfaceError):
+class ConnectionFailedError(DataSurfaceError, SQLAlchemyError):
     """A database could not be reached or refused the credential's login; the message names
-    which database (its role in the job, name, host and port) and what to fix."""
+    which database (its role in the job, name, host and port) and what to fix.
+
+    Also a `SQLAlchemyError`: it replaces the driver's error inside SQLAlchemy's error
+    handling, so every caller that already treats a database failure as data (the DAG
+    factory falling back to its cache, `views list` marking a database unchecked, the merge
+    handler recording a platform's error) keeps doing so."""
 
 
 # Fragments of driver messages (psycopg, PyMySQL) that mean "the login was refused".

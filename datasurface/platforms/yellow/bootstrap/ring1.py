@@ -58,7 +58,14 @@ class Ring1Result:
 def _admin_engine(platform: YellowDataPlatform, env: Mapping[str, str] | None) -> Engine:
     # The server's maintenance database: CREATE DATABASE can't run inside the target database.
     maintenance = dataclasses.replace(platform.merge_database, database="postgres")
-    return engine_for(maintenance, platform.merge_credential, env, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    return engine_for(
+        maintenance,
+        platform.merge_credential,
+        env,
+        role=f"Platform '{platform.name}' / merge database",
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
 
 
 def ensure_database(platform: YellowDataPlatform, env: Mapping[str, str] | None = None) -> bool:
@@ -84,7 +91,13 @@ def ensure_database(platform: YellowDataPlatform, env: Mapping[str, str] | None 
 
 def ensure_tables(platform: YellowDataPlatform, env: Mapping[str, str] | None = None) -> None:
     """The platform's batch-metadata and DAG-config tables, in one transaction."""
-    engine = engine_for(platform.merge_database, platform.merge_credential, env, poolclass=NullPool)
+    engine = engine_for(
+        platform.merge_database,
+        platform.merge_credential,
+        env,
+        role=f"Platform '{platform.name}' / merge database",
+        poolclass=NullPool,
+    )
     try:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _RING1_LOCK_KEY})
