@@ -9,8 +9,8 @@ Figures:
   empty logged table, then ``CREATE UNIQUE INDEX`` on its key, committed. Best of
   `rounds` each (the job's tables are truncated between rounds, the baseline's recreated).
 - ``job_startup_s``: the wall time of ``datasurface job run`` (a child process) for a
-  10-row source, minus the time its SQL statements took (summed by a SQLAlchemy event
-  hook installed by the launcher): imports, model load, engine creation, connecting.
+  10-row source, minus the time its SQL statements took (summed by timing psycopg's
+  cursor calls in the launcher): imports, model load, engine creation, connecting.
   ``job_first_sql_s``: from the launcher's first line to the job's first SQL statement.
   Best of 5 runs. ``job_run_cpu_s``: the CPU time (user + system) of that whole process,
   the figure that stays meaningful when the machine is busy.
@@ -54,40 +54,41 @@ DEFAULT_ROWS = 1_000_000
 DEFAULT_ROUNDS = 2
 STARTUP_RUNS = 5
 
-# Runs the CLI in this interpreter with every SQL statement timed; writes
-# {"sql_s": ..., "first_sql_s": ...} to argv[1] at exit.
+# Runs the CLI in this interpreter with every SQL statement timed at the driver (psycopg's
+# cursor: the job's own connections and SQLAlchemy's both end there; COPY blocks included);
+# writes {"sql_s": ..., "first_sql_s": ...} to argv[1] at exit. psycopg is imported after t0,
+# so its import counts as start-up as it does for the job.
 _STARTUP_LAUNCHER = """
-import atexit, json, sys, time
+import atexit, contextlib, json, sys, time
 t0 = time.perf_counter()
-out, sql, first, starts = sys.argv[1], [0.0], [None], []
-def _before(*args):
-    now = time.perf_counter()
-    if first[0] is None:
-        first[0] = now - t0
-    starts.append(now)
-def _after(*args):
-    sql[0] += time.perf_counter() - starts.pop()
-def _install():
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-    event.listen(Engine, "before_cursor_execute", _before)
-    event.listen(Engine, "after_cursor_execute", _after)
+out, sql, first = sys.argv[1], [0.0], [None]
 atexit.register(lambda: open(out, "w").write(json.dumps({"sql_s": sql[0], "first_sql_s": first[0]})))
-import importlib.abc, importlib.machinery
-class _Hook(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "sqlalchemy.engine":
-            sys.meta_path.remove(self)
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            loader = spec.loader
-            exec_module = loader.exec_module
-            def run(module):
-                exec_module(module)
-                _install()
-            loader.exec_module = run
-            return spec
-        return None
-sys.meta_path.insert(0, _Hook())
+import psycopg
+def _timed(method):
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        if first[0] is None:
+            first[0] = start - t0
+        try:
+            return method(*args, **kwargs)
+        finally:
+            sql[0] += time.perf_counter() - start
+    return run
+def _timed_copy(method):
+    @contextlib.contextmanager
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        if first[0] is None:
+            first[0] = start - t0
+        try:
+            with method(*args, **kwargs) as copy:
+                yield copy
+        finally:
+            sql[0] += time.perf_counter() - start
+    return run
+psycopg.Cursor.execute = _timed(psycopg.Cursor.execute)
+psycopg.Cursor.executemany = _timed(psycopg.Cursor.executemany)
+psycopg.Cursor.copy = _timed_copy(psycopg.Cursor.copy)
 sys.argv = ["datasurface", *sys.argv[2:]]
 from datasurface.cli import main
 main(sys.argv[1:])

@@ -47,11 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from benchmarks import merge_sql
-from datasurface.platforms.yellow import naming
+from datasurface.platforms.yellow import naming, pgconn
 from datasurface.platforms.yellow.job import JobOutcome, JobResult, StreamJob
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import create_tables
@@ -243,19 +243,14 @@ def run_job_cli(stack: Stack, platform: str, log_dir: Path) -> CliRun:
 
 
 class StatementProfile:
-    """Wall time per SQL statement the job sends through SQLAlchemy (COPY goes around it)."""
+    """Wall time per SQL statement the job executes on its merge engine (COPY goes around it)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: pgconn.Engine) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
+        engine.on_statement = self._record
 
-    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
-
-    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        elapsed = time.perf_counter() - conn.info["bench_t0"].pop()
+    def _record(self, statement: str, elapsed: float) -> None:
         label = " ".join(statement.split())[:90]
         self.seconds[label] += elapsed
         self.calls[label] += 1

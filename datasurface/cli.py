@@ -10,13 +10,13 @@ simulator) or Kubernetes rendering in start-up time and memory.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from datasurface import __version__
 from datasurface.commands.common import UserError
+from datasurface.commands.lazy import LazyGroup
 from datasurface.errors import DataSurfaceError
 
 #: command name -> "module:attribute" of its click command.
@@ -34,24 +34,7 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SUBCOMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        command = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{target} is not a click command")
-        return command
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="datasurface")
 def cli() -> None:
     """DataSurface: data-ecosystem-as-code.

@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from datasurface.commands.common import EXIT_KEEP_WORKING, EXIT_OK, UserError, echo_json, fail, model_option
+from datasurface.commands.lazy import LazyGroup
 from datasurface.model.loader import ModelLoadError
 from datasurface.platforms.yellow import naming
 from datasurface.platforms.yellow.batch_metadata import (
@@ -23,6 +23,7 @@ from datasurface.platforms.yellow.batch_metadata import (
 )
 from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError
 from datasurface.platforms.yellow.job import JobBudget, JobError, JobOutcome, SourceMissingError, StreamJob
+from datasurface.platforms.yellow.pgconn import database_errors, first_line
 from datasurface.platforms.yellow.stream_context import StreamContext, StreamLookupError, load_stream
 
 
@@ -52,7 +53,7 @@ def setup_logging() -> None:
     )
 
 
-@click.group("job")
+@click.group("job", cls=LazyGroup, lazy={"run-pack": "datasurface.commands.job_pack:run_pack_command"})
 def job_group() -> None:
     """Run, inspect and reset the job of one ingestion stream."""
 
@@ -110,8 +111,8 @@ def run_command(
         fail(str(exc))
     except (CredentialError, ConnectionFailedError, JobError) as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
-        fail(f"Platform '{platform}' / Stream '{stream}': database error: {str(exc).splitlines()[0]}")
+    except database_errors() as exc:
+        fail(f"Platform '{platform}' / Stream '{stream}': database error: {first_line(exc)}")
     outcome = result.outcome
     if as_json:
         echo_json(
@@ -183,8 +184,8 @@ def status_command(model_dir: str, platform: str, stream: str, as_json: bool) ->
             conn.rollback()
     except (CredentialError, ConnectionFailedError) as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
-        fail(f"Platform '{platform}' / Stream '{stream}': {str(exc).splitlines()[0]}")
+    except database_errors() as exc:
+        fail(f"Platform '{platform}' / Stream '{stream}': {first_line(exc)}")
     data = batch_json(platform, stream, batch)
     data["model_hash"] = ctx.model.model_hash  # the compiled model.json this ran with (None: eco.py)
     if as_json:
@@ -221,9 +222,8 @@ def reset_command(model_dir: str, platform: str, stream: str) -> None:
                 )
             staging = [naming.staging_table(platform, ctx.stream.store, ds.name) for ds in ctx.datasets]
             reset_batch(conn, platform, stream, batch.batch_id, staging, reason="reset by `datasurface job reset`")
-    except (CredentialError, SQLAlchemyError) as exc:
-        fail(f"Platform '{platform}' / Stream '{stream}': {str(exc).splitlines()[0]}")
+    except (CredentialError, ConnectionFailedError) as exc:
+        fail(str(exc))
+    except database_errors() as exc:
+        fail(f"Platform '{platform}' / Stream '{stream}': {first_line(exc)}")
     click.echo(f"Platform '{platform}' / Stream '{stream}': batch {batch.batch_id} reset to STARTED")
-
-
-from datasurface.commands import job_pack as _job_pack  # noqa: E402, F401  # registers `job run-pack`

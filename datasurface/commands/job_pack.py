@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from datasurface.commands.common import fail, model_option
-from datasurface.commands.job import job_group, setup_logging
+from datasurface.commands.job import setup_logging
 from datasurface.model.loader import ModelLoadError
 from datasurface.platforms.yellow.job import JobBudget
 from datasurface.platforms.yellow.pack_job import ERROR, PackError, PackRun, load_pack
@@ -22,7 +22,7 @@ from datasurface.platforms.yellow.pack_job import ERROR, PackError, PackRun, loa
 MEMBERS_ENV = "DATASURFACE_PACK_MEMBERS"
 
 
-@job_group.command("run-pack")
+@click.command("run-pack")
 @model_option
 @click.option("--platform", required=True, help="The Yellow data platform's name.")
 @click.option("--pack", required=True, help="The pack's key, e.g. pack0003 (see `graph --json`).")

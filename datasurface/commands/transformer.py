@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from datasurface.commands.common import EXIT_KEEP_WORKING, echo_json, fail
 from datasurface.commands.job import setup_logging
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ModelLoadError, load_model
-from datasurface.platforms.yellow.connections import CredentialError, engine_for
+from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError, engine_for
 from datasurface.platforms.yellow.job import JobError, JobOutcome, StreamJob
+from datasurface.platforms.yellow.pgconn import database_errors, first_line
 from datasurface.platforms.yellow.stream_context import (
     StreamLookupError,
     load_stream,
@@ -54,10 +54,17 @@ def run_command(model_dir: str, platform: str, workspace: str, ingest: bool, as_
                 ctx.platform, ctx.stream, ctx.datasets, ctx.capture, ctx.merge_engine(), ctx.source_engine()
             )
             outcome = job.run()
-    except (ModelLoadError, StreamLookupError, TransformerError, CredentialError, JobError) as exc:
+    except (
+        ModelLoadError,
+        StreamLookupError,
+        TransformerError,
+        CredentialError,
+        ConnectionFailedError,
+        JobError,
+    ) as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:
-        fail(f"Platform '{platform}' / Workspace '{workspace}': database error: {str(exc).splitlines()[0]}")
+    except database_errors() as exc:
+        fail(f"Platform '{platform}' / Workspace '{workspace}': database error: {first_line(exc)}")
     summary = {
         "platform": platform,
         "workspace": workspace,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from datasurface.commands.common import EXIT_OK, EXIT_PROBLEM, echo_json, fail, json_option, model_option
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import LoadedModel, ModelLoadError, load_model
-from datasurface.platforms.yellow.connections import CredentialError, engine_for
+from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError, engine_for
 from datasurface.platforms.yellow.platform import YellowDataPlatform
 from datasurface.platforms.yellow.stream_context import StreamLookupError, resolve_model_dir, resolve_platform
 from datasurface.platforms.yellow.view_reconcile import ViewOutcome, reconcile_views, views_exist
@@ -81,7 +81,7 @@ def reconcile_command(model_dir: str, platform: str, pending_ok: bool, as_json: 
             engine.dispose()
     except CredentialError as exc:
         fail(f"Platform '{platform}': {exc}")
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, ConnectionFailedError) as exc:
         fail(f"Platform '{platform}' / merge database '{plat.merge_database.name}': {str(exc).splitlines()[0]}")
     _report(platform, outcomes, as_json)
     tolerated = ("pending",) if pending_ok else ()
@@ -159,7 +159,7 @@ def _existing(plat: YellowDataPlatform, sinks: list[SinkViews]) -> tuple[dict[st
                 return views_exist(conn, names), {"checked": True, "reason": ""}
         finally:
             engine.dispose()
-    except (CredentialError, SQLAlchemyError) as exc:
+    except (CredentialError, ConnectionFailedError, SQLAlchemyError) as exc:
         return {}, {"checked": False, "reason": str(exc).splitlines()[0]}
 
 

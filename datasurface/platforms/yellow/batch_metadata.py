@@ -31,12 +31,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from datasurface.errors import DataSurfaceError
 
 from .merge import MergeCounts
 from .naming import batch_metrics_table, quote_ident
+from .pgconn import AnyConnection, text
 
 __all__ = [
     "BatchError",
@@ -206,7 +205,7 @@ def stream_lock_key(platform: str, stream: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def create_batch_tables(conn: Connection, platform: str) -> None:
+def create_batch_tables(conn: AnyConnection, platform: str) -> None:
     """Create the platform's batch table if it does not exist."""
     conn.execute(
         text(
@@ -249,7 +248,7 @@ def _record(row: Sequence[Any]) -> BatchRecord:
     )
 
 
-def current_batch(conn: Connection, platform: str, stream: str, *, for_update: bool = False) -> BatchRecord | None:
+def current_batch(conn: AnyConnection, platform: str, stream: str, *, for_update: bool = False) -> BatchRecord | None:
     """The stream's latest batch (open or not), or None if it never had one."""
     lock = " FOR UPDATE" if for_update else ""
     row = conn.execute(
@@ -259,7 +258,7 @@ def current_batch(conn: Connection, platform: str, stream: str, *, for_update: b
     return None if row is None else _record(row)
 
 
-def get_batch(conn: Connection, platform: str, stream: str, batch_id: int) -> BatchRecord | None:
+def get_batch(conn: AnyConnection, platform: str, stream: str, batch_id: int) -> BatchRecord | None:
     """One batch of a stream, or None."""
     row = conn.execute(
         text(f"SELECT {_COLUMNS} FROM {_t(platform)} WHERE stream = :s AND batch_id = :b"),
@@ -268,7 +267,9 @@ def get_batch(conn: Connection, platform: str, stream: str, batch_id: int) -> Ba
     return None if row is None else _record(row)
 
 
-def last_committed_batch_id(conn: Connection, platform: str, stream: str, *, before: int | None = None) -> int | None:
+def last_committed_batch_id(
+    conn: AnyConnection, platform: str, stream: str, *, before: int | None = None
+) -> int | None:
     """The stream's highest COMMITTED batch id (below `before` when given), or None.
 
     The forensic merge of batch k closes versions with this id (before=k).
@@ -284,7 +285,7 @@ def last_committed_batch_id(conn: Connection, platform: str, stream: str, *, bef
 
 
 def start_batch(
-    conn: Connection, platform: str, stream: str, schema_hashes: Mapping[str, str], at: dt.datetime
+    conn: AnyConnection, platform: str, stream: str, schema_hashes: Mapping[str, str], at: dt.datetime
 ) -> BatchRecord:
     """Open the stream's next batch (STARTED), freezing its datasets and schema hashes.
 
@@ -309,7 +310,7 @@ def start_batch(
 
 
 def _update_open(
-    conn: Connection,
+    conn: AnyConnection,
     platform: str,
     stream: str,
     batch_id: int,
@@ -329,7 +330,7 @@ def _update_open(
 
 
 def record_checkpoint(
-    conn: Connection,
+    conn: AnyConnection,
     platform: str,
     stream: str,
     batch_id: int,
@@ -350,7 +351,7 @@ def record_checkpoint(
     )
 
 
-def mark_not_point_in_time(conn: Connection, platform: str, stream: str, batch_id: int) -> None:
+def mark_not_point_in_time(conn: AnyConnection, platform: str, stream: str, batch_id: int) -> None:
     """Record that the open batch's ingestion spans runs (several source snapshots)."""
     _update_open(
         conn,
@@ -363,12 +364,12 @@ def mark_not_point_in_time(conn: Connection, platform: str, stream: str, batch_i
     )
 
 
-def batch_table_exists(conn: Connection, platform: str) -> bool:
+def batch_table_exists(conn: AnyConnection, platform: str) -> bool:
     """Does the platform's batch table exist? (a read: `job status` never creates it)"""
     return conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": _t(platform)}).scalar_one() is True
 
 
-def mark_ingested(conn: Connection, platform: str, stream: str, batch_id: int) -> None:
+def mark_ingested(conn: AnyConnection, platform: str, stream: str, batch_id: int) -> None:
     """STARTED -> INGESTED: every dataset is in staging."""
     _update_open(
         conn, platform, stream, batch_id, "mark it INGESTED", "state = 'INGESTED'", {}, states=(BatchStatus.STARTED,)
@@ -376,7 +377,13 @@ def mark_ingested(conn: Connection, platform: str, stream: str, batch_id: int) -
 
 
 def commit_batch(
-    conn: Connection, platform: str, stream: str, batch_id: int, counts: MergeCounts, rows_total: int, at: dt.datetime
+    conn: AnyConnection,
+    platform: str,
+    stream: str,
+    batch_id: int,
+    counts: MergeCounts,
+    rows_total: int,
+    at: dt.datetime,
 ) -> None:
     """INGESTED -> COMMITTED with the merge's counts; run it in the merge's transaction."""
     _update_open(
@@ -391,7 +398,7 @@ def commit_batch(
     )
 
 
-def fail_batch(conn: Connection, platform: str, stream: str, batch_id: int, reason: str, at: dt.datetime) -> None:
+def fail_batch(conn: AnyConnection, platform: str, stream: str, batch_id: int, reason: str, at: dt.datetime) -> None:
     """An open batch -> FAILED with `reason`; the next `start_batch` opens a new id."""
     _update_open(
         conn,
@@ -405,7 +412,7 @@ def fail_batch(conn: Connection, platform: str, stream: str, batch_id: int, reas
 
 
 def reset_batch(
-    conn: Connection,
+    conn: AnyConnection,
     platform: str,
     stream: str,
     batch_id: int,

@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from datasurface.errors import DataSurfaceError
-from datasurface.model.containers import SQLDatabase
+from datasurface.model.containers import PostgresDatabase, SQLDatabase
 from datasurface.model.credential import Credential
+
+from . import pgconn
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine as SQLAlchemyEngine
+    from sqlalchemy.engine import ExceptionContext
+
+#: An engine of either kind: this package's psycopg one (Postgres, job path) or SQLAlchemy's.
+AnyEngine = Any
 
 
 class CredentialError(DataSurfaceError):
     """A credential's environment variables are missing."""
 
 
-class ConnectionFailedError(DataSurfaceError, SQLAlchemyError):
+class ConnectionFailedError(DataSurfaceError):
     """A database could not be reached or refused the credential's login; the message names
-    which database (its role in the job, name, host and port) and what to fix.
-
-    Also a `SQLAlchemyError`: it replaces the driver's error inside SQLAlchemy's error
-    handling, so every caller that already treats a database failure as data (the DAG
-    factory falling back to its cache, `views list` marking a database unchecked, the merge
-    handler recording a platform's error) keeps doing so."""
+    which database (its role in the job, name, host and port) and what to fix. Callers that
+    treat a failed database as data (the DAG factory falling back to its cache, `views list`
+    marking a database unchecked, the merge handler recording a platform's error) catch it
+    beside the driver's errors."""
 
 
 # Fragments of driver messages (psycopg, PyMySQL) that mean "the login was refused".
@@ -62,39 +66,78 @@ def engine_for(
     *,
     role: str = "database",
     **kwargs: object,
-) -> Engine:
+) -> SQLAlchemyEngine:
     """A SQLAlchemy engine on `container`, logged in with `credential` from the environment.
 
     `role` says what the database is to the caller ("Platform 'p' / Stream 's': source
     database"): a failed connection raises `ConnectionFailedError` naming it, the
     container, host and port, so a wrong source port and a wrong merge port read differently.
     """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+
     user, password = credential_values(credential, env)
     url = make_url(container.sqlalchemy_url()).set(username=user, password=password or None)
     # hide_parameters keeps bound values (which may be customer data) out of error messages.
     engine = create_engine(url, hide_parameters=True, pool_pre_ping=True, **kwargs)
-    event.listen(engine, "handle_error", _connect_error_translator(container, credential, role))
-    return engine
-
-
-def _connect_error_translator(
-    container: SQLDatabase, credential: Credential, role: str
-) -> Callable[[ExceptionContext], None]:
-    user_var, password_var = credential.env_names()
-    where = f"{role} '{container.name}' at {container.host}:{container.effective_port()}"
+    refused = _connect_failure(container, credential, role)
 
     def translate(ctx: ExceptionContext) -> None:
         if ctx.connection is not None or ctx.is_pre_ping:
             return  # not a failed connect (or a pre-ping the pool recovers from itself)
-        detail = " ".join(str(ctx.original_exception).split())
+        raise refused(ctx.original_exception) from None
+
+    event.listen(engine, "handle_error", translate)
+    return engine
+
+
+def job_engine_for(
+    container: SQLDatabase,
+    credential: Credential,
+    env: Mapping[str, str] | None = None,
+    *,
+    role: str = "database",
+    pool_size: int | None = None,
+) -> AnyEngine:
+    """The job path's engine: psycopg alone for Postgres (see `pgconn` for why), SQLAlchemy
+    for every other database. Failed connections raise `ConnectionFailedError` as in
+    `engine_for`."""
+    if not isinstance(container, PostgresDatabase):
+        kwargs: dict[str, object] = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 300}
+        return engine_for(container, credential, env, role=role, **(kwargs if pool_size else {}))
+    user, password = credential_values(credential, env)
+    connect_args: dict[str, Any] = {
+        "host": container.host,
+        "port": container.effective_port(),
+        "dbname": container.database,
+        "user": user,
+    }
+    if password:
+        connect_args["password"] = password
+    return pgconn.Engine(
+        "",
+        connect_args=connect_args,
+        pool_size=pool_size,
+        on_connect_error=_connect_failure(container, credential, role),
+    )
+
+
+def _connect_failure(
+    container: SQLDatabase, credential: Credential, role: str
+) -> Callable[[BaseException], ConnectionFailedError]:
+    user_var, password_var = credential.env_names()
+    where = f"{role} '{container.name}' at {container.host}:{container.effective_port()}"
+
+    def failure(original: BaseException) -> ConnectionFailedError:
+        detail = " ".join(str(original).split())
         if any(fragment in detail.lower() for fragment in _LOGIN_REFUSED):
-            raise ConnectionFailedError(
+            return ConnectionFailedError(
                 f"{where}: the login with credential '{credential.name}' was refused ({detail}); "
                 f"set {user_var} and {password_var} to a user and password that database accepts"
-            ) from None
-        raise ConnectionFailedError(
+            )
+        return ConnectionFailedError(
             f"{where}: cannot connect ({detail}); check that the server runs and that the host and port "
             f"of '{container.name}' in the model are right"
-        ) from None
+        )
 
-    return translate
+    return failure

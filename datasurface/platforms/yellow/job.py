@@ -37,8 +37,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from sqlalchemy import Connection, Engine, text
-
 from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream
 from datasurface.model.dataset import Dataset
@@ -72,6 +70,7 @@ from .merge import (
     merge_live,
 )
 from .naming import qualified
+from .pgconn import AnyConnection, AnyEngine, text
 from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
@@ -160,8 +159,8 @@ class StreamJob:
         stream: IngestionStream,
         datasets: list[Dataset],
         capture: SQLSnapshotIngestion,
-        merge_engine: Engine,
-        source_engine: Engine,
+        merge_engine: AnyEngine,
+        source_engine: AnyEngine,
         *,
         budget: JobBudget | None = None,
         clock: Clock = utc_now,
@@ -286,7 +285,7 @@ class StreamJob:
     def _budget_spent(self, staged: int, started: float) -> bool:
         return staged >= self.budget.max_rows or time.monotonic() - started >= self.budget.max_seconds
 
-    def _widens_types(self, conn: Connection, t: DatasetTables) -> bool:
+    def _widens_types(self, conn: AnyConnection, t: DatasetTables) -> bool:
         """Will evolving the merge table change a column's type (which views block)?"""
         existing = read_table_columns(conn, t.merge)
         wanted = merge_columns(t.dataset.schema, forensic=self.forensic)
@@ -401,7 +400,7 @@ class StreamJob:
                 self._source_types[t.dataset.name] = self._read_source_types(source, t)
             source.rollback()
 
-    def _read_source_types(self, source: Connection, t: DatasetTables) -> dict[str, str]:
+    def _read_source_types(self, source: AnyConnection, t: DatasetTables) -> dict[str, str]:
         types = source_column_types(source, t.source)
         try:
             check_source_columns(t.dataset.schema, t.source, types, case_sensitive=source.dialect.name == "postgresql")
@@ -410,7 +409,7 @@ class StreamJob:
         return types
 
     @contextmanager
-    def _source_snapshot(self) -> Iterator[Connection]:
+    def _source_snapshot(self) -> Iterator[AnyConnection]:
         """One read transaction on the source for the whole run: REPEATABLE READ, so every
         chunk of every dataset sees the same snapshot (Postgres takes it at the first
         statement; InnoDB at the first consistent read). Ended when the run's ingestion ends."""
@@ -458,7 +457,7 @@ class StreamJob:
         return staged, True
 
     def _ingest_chunk(
-        self, source: Connection, batch: BatchRecord, t: DatasetTables, checkpoint: DatasetCheckpoint, token: str
+        self, source: AnyConnection, batch: BatchRecord, t: DatasetTables, checkpoint: DatasetCheckpoint, token: str
     ) -> DatasetCheckpoint:
         after = key_from_json(checkpoint.last_key, t.dataset.schema) if checkpoint.last_key is not None else None
         try:
@@ -561,7 +560,9 @@ class StreamJob:
         )
         return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, total, total.inserted)
 
-    def _load_one(self, conn: Connection, source: Connection, batch: BatchRecord, t: DatasetTables) -> MergeCounts:
+    def _load_one(
+        self, conn: AnyConnection, source: AnyConnection, batch: BatchRecord, t: DatasetTables
+    ) -> MergeCounts:
         def fill() -> int:
             return copy_source_into(
                 source,
@@ -576,7 +577,7 @@ class StreamJob:
 
         return load_empty_table(conn, table=t.dataset.schema, target_table=t.merge, batch_id=batch.batch_id, fill=fill)
 
-    def _source_rows_over(self, source: Connection, limit: int) -> bool:
+    def _source_rows_over(self, source: AnyConnection, limit: int) -> bool:
         """Do the stream's source tables hold more than `limit` rows together? (Counts
         stop at the limit: a huge table costs no more than `limit` rows read.)"""
         left = limit

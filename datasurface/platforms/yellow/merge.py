@@ -1,7 +1,7 @@
 # ruff: noqa: S608  # SQL text is built from quote_ident()ed names and constants; values are bound
 """Set-based live (SCD1) and forensic (SCD2) merges of one batch from staging.
 
-Everything runs in the caller's transaction on the SQLAlchemy `Connection` it passes: the
+Everything runs in the caller's transaction on the connection it passes (`pgconn`'s or SQLAlchemy's): the
 job merges every dataset of a stream and commits the batch in ONE transaction, so a failure
 anywhere (a duplicate key in the second dataset, a kill) merges nothing. The batch id and
 the forensic close id are bound parameters; nothing here reads the clock.
@@ -50,13 +50,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
-
 from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import DDLTable
 
 from .naming import physical_name, quote_ident
+from .pgconn import AnyConnection, database_errors, integrity_violation, text
 from .projection import ALL_HASH, BATCH_ID, BATCH_IN, BATCH_OUT, LIVE_BATCH_OUT
 
 __all__ = [
@@ -145,7 +143,7 @@ def _q(name: str) -> str:
     return quote_ident(name)
 
 
-def _analyze(conn: Connection, table: str) -> None:
+def _analyze(conn: AnyConnection, table: str) -> None:
     """``ANALYZE`` with a small sample (`ANALYZE_STATISTICS_TARGET`), setting restored after."""
     previous = conn.execute(text("SELECT current_setting('default_statistics_target')")).scalar_one()
     conn.execute(
@@ -155,7 +153,7 @@ def _analyze(conn: Connection, table: str) -> None:
     conn.execute(text("SELECT set_config('default_statistics_target', :v, true)"), {"v": previous})
 
 
-def analyze_staging(conn: Connection, staging_table: str) -> None:
+def analyze_staging(conn: AnyConnection, staging_table: str) -> None:
     """``ANALYZE`` the staging table so the merge plans on real statistics."""
     _analyze(conn, staging_table)
 
@@ -170,7 +168,7 @@ def _any_key_null(table: DDLTable, alias: str | None = None) -> str:
 
 
 def check_staging_keys(
-    conn: Connection, *, table: DDLTable, staging_table: str, batch_id: int, max_reported_keys: int = 10
+    conn: AnyConnection, *, table: DDLTable, staging_table: str, batch_id: int, max_reported_keys: int = 10
 ) -> None:
     """Raise `InvalidKeyError` if the batch has duplicate or NULL keys (aggregate scans of
     staging: the slow path, run only when the merge's cheap checks failed)."""
@@ -195,13 +193,13 @@ def check_staging_keys(
         raise InvalidKeyError(staging_table, keys, null_keys, batch_id)
 
 
-def _prepare(conn: Connection, staging_table: str, work_mem: str | None) -> None:
+def _prepare(conn: AnyConnection, staging_table: str, work_mem: str | None) -> None:
     if work_mem is not None:
         conn.execute(text("SELECT set_config('work_mem', :wm, true)"), {"wm": work_mem})
     analyze_staging(conn, staging_table)
 
 
-def _size_hash_memory(conn: Connection, narrow_sql: str) -> str:
+def _size_hash_memory(conn: AnyConnection, narrow_sql: str) -> str:
     """Give the diff's hash join the memory its *narrow* side (the current rows' key and
     hash) needs, by the planner's own estimate, and not much more (never more than the
     ``work_mem`` in force); returns the ``work_mem`` to restore afterwards.
@@ -231,7 +229,7 @@ def _size_hash_memory(conn: Connection, narrow_sql: str) -> str:
 
 
 def _build_diff(
-    conn: Connection,
+    conn: AnyConnection,
     table: DDLTable,
     staging_table: str,
     target_table: str,
@@ -314,11 +312,11 @@ def _build_diff(
     return diff
 
 
-def _is_empty(conn: Connection, target_table: str) -> bool:
+def _is_empty(conn: AnyConnection, target_table: str) -> bool:
     return not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {_q(target_table)})")).scalar_one()
 
 
-def _index_definitions(conn: Connection, target_table: str) -> list[tuple[str, str]]:
+def _index_definitions(conn: AnyConnection, target_table: str) -> list[tuple[str, str]]:
     """(name, ``CREATE INDEX`` statement) of every index of the table, as the server prints it."""
     rows = conn.execute(
         text(
@@ -331,7 +329,7 @@ def _index_definitions(conn: Connection, target_table: str) -> list[tuple[str, s
 
 
 def _first_load(
-    conn: Connection,
+    conn: AnyConnection,
     *,
     table: DDLTable,
     staging_table: str,
@@ -363,7 +361,9 @@ def _first_load(
             raise StagingIncompleteError(staging_table, batch_id, expected_rows, inserted)
         for _, definition in indexes:
             conn.execute(text(definition))
-    except IntegrityError:
+    except database_errors() as exc:
+        if not integrity_violation(exc):
+            raise
         # A NULL key (NOT NULL violation) or a duplicate key (unique index build).
         savepoint.rollback()
         check_staging_keys(
@@ -377,13 +377,13 @@ def _first_load(
     return MergeCounts(inserted=inserted, updated=0, deleted=0)
 
 
-def is_empty(conn: Connection, target_table: str) -> bool:
+def is_empty(conn: AnyConnection, target_table: str) -> bool:
     """Has the merge table no rows at all (a first load is due)?"""
     return _is_empty(conn, target_table)
 
 
 def load_empty_table(
-    conn: Connection, *, table: DDLTable, target_table: str, batch_id: int, fill: Callable[[], int]
+    conn: AnyConnection, *, table: DDLTable, target_table: str, batch_id: int, fill: Callable[[], int]
 ) -> MergeCounts:
     """A first load without staging: drop the empty table's indexes, `fill()` it (it COPYs
     the source in and returns the rows), build the indexes again. A NULL key fails the COPY
@@ -404,7 +404,9 @@ def load_empty_table(
     try:
         for _, definition in indexes:
             conn.execute(text(definition))
-    except IntegrityError:
+    except database_errors() as exc:
+        if not integrity_violation(exc):
+            raise
         savepoint.rollback()
         key_cols = ", ".join(_q(k) for k in table.primary_key)
         dups = conn.execute(
@@ -425,7 +427,7 @@ def load_empty_table(
 
 
 def merge_live(
-    conn: Connection,
+    conn: AnyConnection,
     *,
     table: DDLTable,
     staging_table: str,
@@ -484,7 +486,7 @@ def merge_live(
 
 
 def merge_forensic(
-    conn: Connection,
+    conn: AnyConnection,
     *,
     table: DDLTable,
     staging_table: str,

@@ -32,8 +32,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
-
 from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import (
     BigInt,
@@ -56,6 +54,7 @@ from datasurface.model.schema import (
 )
 
 from .naming import index_name, quote_ident
+from .pgconn import AnyConnection, text
 
 __all__ = [
     "ALL_HASH",
@@ -206,7 +205,7 @@ def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> lis
     return stmts
 
 
-def read_table_columns(conn: Connection, name: str, schema: str | None = None) -> dict[str, PhysicalColumn]:
+def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None) -> dict[str, PhysicalColumn]:
     """The columns of an existing table (empty if it does not exist), in ordinal order.
 
     Types come from ``format_type`` so they compare directly with `pg_type`.
@@ -274,7 +273,7 @@ def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Seq
     return stmts
 
 
-def _ensure(conn: Connection, name: str, create: list[str], wanted: list[PhysicalColumn]) -> list[str]:
+def _ensure(conn: AnyConnection, name: str, create: list[str], wanted: list[PhysicalColumn]) -> list[str]:
     existing = read_table_columns(conn, name)
     stmts = create if not existing else evolution_sql(name, existing, wanted)
     for stmt in stmts:
@@ -282,12 +281,12 @@ def _ensure(conn: Connection, name: str, create: list[str], wanted: list[Physica
     return stmts
 
 
-def ensure_staging_table(conn: Connection, name: str, table: DDLTable) -> list[str]:
+def ensure_staging_table(conn: AnyConnection, name: str, table: DDLTable) -> list[str]:
     """Create the staging table, or evolve it to `table`; returns the statements executed."""
     return _ensure(conn, name, create_staging_table_sql(name, table), staging_columns(table))
 
 
-def _key_index_columns(conn: Connection, index: str) -> list[str] | None:
+def _key_index_columns(conn: AnyConnection, index: str) -> list[str] | None:
     """The columns of index `index`, in order (None if it does not exist)."""
     row = conn.execute(
         text(
@@ -301,7 +300,7 @@ def _key_index_columns(conn: Connection, index: str) -> list[str] | None:
     return None if row is None else list(row)
 
 
-def ensure_merge_table(conn: Connection, name: str, table: DDLTable, *, forensic: bool) -> list[str]:
+def ensure_merge_table(conn: AnyConnection, name: str, table: DDLTable, *, forensic: bool) -> list[str]:
     """Create the merge table with its indexes, or evolve it; returns the statements executed.
 
     An existing table must have its unique key index on the model's primary-key columns
@@ -322,7 +321,7 @@ def ensure_merge_table(conn: Connection, name: str, table: DDLTable, *, forensic
     )
 
 
-def ensure_plain_table(conn: Connection, name: str, table: DDLTable) -> list[str]:
+def ensure_plain_table(conn: AnyConnection, name: str, table: DDLTable) -> list[str]:
     """A table with just the dataset's columns (a transformer's output table), created or
     evolved like the others; key columns NOT NULL so a transformer can't write NULL keys."""
     cols = _dataset_columns(table, key_not_null=True)

@@ -40,11 +40,10 @@ import decimal
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import sqlalchemy as sa
-import sqlalchemy.exc
-from sqlalchemy import Connection, text
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import (
@@ -63,6 +62,7 @@ from datasurface.model.schema import (
 from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
 from .hashing import HASH_SETTINGS, all_hash_sql
 from .naming import physical_name, qualified, quote_ident
+from .pgconn import AnyConnection, database_errors, text
 from .projection import ALL_HASH, BATCH_ID, BATCH_IN, BATCH_OUT, LIVE_BATCH_OUT
 
 __all__ = [
@@ -154,7 +154,7 @@ def _key_column(table: DDLTable, name: str) -> Any:
     return col
 
 
-def clear_staging(target: Connection, staging_table: str, batch_id: int | None = None) -> int:
+def clear_staging(target: AnyConnection, staging_table: str, batch_id: int | None = None) -> int:
     """Delete the staging rows of `batch_id` (all rows when None); returns the rows deleted.
 
     All rows: ``TRUNCATE`` (transactional in Postgres, so a rollback restores them).
@@ -162,17 +162,18 @@ def clear_staging(target: Connection, staging_table: str, batch_id: int | None =
     if batch_id is None:
         target.execute(text(f"TRUNCATE {quote_ident(staging_table)}"))
         return -1
-    return target.execute(
+    deleted = target.execute(
         text(f"DELETE FROM {quote_ident(staging_table)} WHERE {quote_ident(BATCH_ID)} = :b"), {"b": batch_id}
     ).rowcount
+    return int(deleted)
 
 
-def _set_hash_settings(conn: Connection) -> None:
+def _set_hash_settings(conn: AnyConnection) -> None:
     for name, value in HASH_SETTINGS.items():
         conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
 
 
-def _driver(conn: Connection) -> Any:
+def _driver(conn: AnyConnection) -> Any:
     """The psycopg 3 connection under a SQLAlchemy connection (same transaction)."""
     driver = conn.connection.driver_connection
     if driver is None or not hasattr(driver, "cursor"):
@@ -214,7 +215,7 @@ def check_source_columns(
         raise SourceTableError(f"source table '{name}' has no column(s) {', '.join(missing)}")
 
 
-def source_column_types(source: Connection, source_table: SourceTable) -> dict[str, str]:
+def source_column_types(source: AnyConnection, source_table: SourceTable) -> dict[str, str]:
     """The source table's columns and their types (empty when the table does not exist).
 
     Postgres: ``format_type`` spelling, which `fidelity` compares with the model's types.
@@ -231,6 +232,8 @@ def source_column_types(source: Connection, source_table: SourceTable) -> dict[s
             {"rel": rel},
         )
         return {r[0]: r[1] for r in rows}
+    import sqlalchemy as sa  # a non-Postgres source is always a SQLAlchemy connection
+
     inspector = sa.inspect(source)
     if not inspector.has_table(source_table.name, schema=source_table.schema):
         return {}
@@ -238,8 +241,8 @@ def source_column_types(source: Connection, source_table: SourceTable) -> dict[s
 
 
 def ingest_chunk(
-    source: Connection,
-    target: Connection,
+    source: AnyConnection,
+    target: AnyConnection,
     *,
     source_table: SourceTable,
     table: DDLTable,
@@ -294,7 +297,7 @@ def ingest_chunk(
         ) from None
 
 
-def _safe_types(source: Connection, source_table: SourceTable) -> dict[str, str]:
+def _safe_types(source: AnyConnection, source_table: SourceTable) -> dict[str, str]:
     try:
         return source_column_types(source, source_table)
     except Exception:
@@ -330,8 +333,8 @@ def _pg_range(
 
 
 def _ingest_copy(
-    source: Connection,
-    target: Connection,
+    source: AnyConnection,
+    target: AnyConnection,
     source_table: SourceTable,
     table: DDLTable,
     convs: Sequence[ColumnConversion],
@@ -398,7 +401,7 @@ def _ingest_copy(
 
 
 def _example_key(
-    conn: Connection, select: str, table: DDLTable, conv: ColumnConversion, where: str, params: list[Any]
+    conn: AnyConnection, select: str, table: DDLTable, conv: ColumnConversion, where: str, params: list[Any]
 ) -> dict[str, Any] | None:
     """The first key (in key order) whose `conv` column does not fit, or None."""
     cur_sql = f"{select}{where or ' WHERE true'} AND {conv.unfit_sql(quote_ident(conv.column.name))}"
@@ -421,8 +424,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def copy_source_into(
-    source: Connection,
-    target: Connection,
+    source: AnyConnection,
+    target: AnyConnection,
     *,
     source_table: SourceTable,
     table: DDLTable,
@@ -457,8 +460,8 @@ class _Unfit(Exception):
 
 
 def _ingest_fetch(
-    source: Connection,
-    target: Connection,
+    source: AnyConnection,
+    target: AnyConnection,
     source_table: SourceTable,
     table: DDLTable,
     convs: Sequence[ColumnConversion],
@@ -471,6 +474,8 @@ def _ingest_fetch(
     """Values are loaded into a temp table of wide types (`fidelity.wide_type`), then
     converted exactly into staging by one ``INSERT ... SELECT``. One row past `limit` is
     read (and not staged) to tell whether the chunk ends the source."""
+    import sqlalchemy as sa  # a non-Postgres source is always a SQLAlchemy connection
+
     cols = table.column_names()
     keys = table.primary_key
     src_cols: dict[str, sa.ColumnClause[Any]] = {c: sa.column(c) for c in cols}
@@ -526,14 +531,14 @@ def _ingest_fetch(
 
 
 def _insert_checked(
-    target: Connection, insert: str, batch_id: int, table: DDLTable, convs: Sequence[ColumnConversion], load: str
+    target: AnyConnection, insert: str, batch_id: int, table: DDLTable, convs: Sequence[ColumnConversion], load: str
 ) -> int:
     """Run the converting INSERT under a savepoint; a value that doesn't fit rolls back to
     it and the load table (still there) names an example key."""
     savepoint = target.begin_nested()
     try:
         rows = target.execute(text(insert), {"batch_id": batch_id}).rowcount
-    except sa.exc.DBAPIError as exc:
+    except database_errors() as exc:
         savepoint.rollback()
         index = unfit_column(str(exc))
         if index is None:
@@ -563,6 +568,8 @@ def _json_to_text(row: Sequence[Any], json_idx: list[int]) -> list[Any]:
 
 def _generic_after(columns: list[sa.ColumnClause[Any]], after: KeyValues) -> sa.ColumnElement[bool]:
     """``key > after`` spelled with AND/OR so that every dialect can use the key index."""
+    import sqlalchemy as sa
+
     if len(columns) != len(after):
         raise ValueError(f"after_key {after!r} does not match the {len(columns)} key columns")
     ors: list[sa.ColumnElement[bool]] = []

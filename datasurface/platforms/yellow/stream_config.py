@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, text
 
 from datasurface.graph import IngestionStream, PlatformGraph, build_graph
 from datasurface.model.assignments import PlatformAssignments
@@ -34,6 +33,7 @@ from .dag_docs import pack_doc_md, pack_owner
 from .kube_names import credential_secret_name
 from .naming import config_table, quote_ident
 from .packs import PackPlan, assign_packs, most_frequent_cron
+from .pgconn import AnyConnection, text
 from .platform import YellowDataPlatform
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ def _pack_config(members: list[StreamConfig]) -> PackConfig:
 # -- the config table --------------------------------------------------------------------------
 
 
-def create_config_table(conn: Connection, platform: str) -> None:
+def create_config_table(conn: AnyConnection, platform: str) -> None:
     conn.execute(
         text(
             f"CREATE TABLE IF NOT EXISTS {quote_ident(config_table(platform))} ("
@@ -335,7 +335,7 @@ def create_config_table(conn: Connection, platform: str) -> None:
 
 
 def sync_config_rows(
-    conn: Connection, platform: str, configs: Sequence[RowConfig], at: dt.datetime
+    conn: AnyConnection, platform: str, configs: Sequence[RowConfig], at: dt.datetime
 ) -> tuple[int, int, int]:
     """Make the table hold exactly `configs` (streams and transformers; packed streams as
     one row per pack, see `dag_rows`): (inserted, updated, deleted). Unchanged rows keep
@@ -369,7 +369,7 @@ def sync_config_rows(
     return inserted, updated, len(gone)
 
 
-def read_config_rows(conn: Connection, platform: str) -> list[tuple[str, Any]]:
+def read_config_rows(conn: AnyConnection, platform: str) -> list[tuple[str, Any]]:
     """(row key, raw config JSON) pairs: the factory validates each row on its own so that
     one bad row can't hide the others."""
     table = quote_ident(config_table(platform))

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream, build_graph
 from datasurface.model.dataset import Dataset
@@ -21,7 +19,7 @@ from datasurface.model.ingestion import DataTransformerOutput, SQLSnapshotIngest
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ECO_FILE, LoadedModel, load_model, newest_model_dir
 
-from .connections import engine_for
+from .connections import AnyEngine, job_engine_for
 from .platform import YellowDataPlatform
 from .transformer_job import output_table
 from .views import ViewSpec, plan_sink_views
@@ -46,16 +44,16 @@ class StreamContext:
         views = plan_sink_views(self.model.ecosystem, self.model.assignments, self.platform)
         return [spec for sv in views if sv.stream == self.stream.stream for spec in sv.specs()]
 
-    def merge_engine(self, env: Mapping[str, str] | None = None) -> Engine:
-        return engine_for(
+    def merge_engine(self, env: Mapping[str, str] | None = None) -> AnyEngine:
+        return job_engine_for(
             self.platform.merge_database,
             self.platform.merge_credential,
             env,
             role=f"Platform '{self.platform.name}' / Stream '{self.stream.stream}': merge database",
         )
 
-    def source_engine(self, env: Mapping[str, str] | None = None) -> Engine:
-        return engine_for(
+    def source_engine(self, env: Mapping[str, str] | None = None) -> AnyEngine:
+        return job_engine_for(
             self.capture.source,
             self.capture.credential,
             env,

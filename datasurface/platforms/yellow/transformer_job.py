@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, text
-
 from datasurface.errors import DataSurfaceError
 from datasurface.model.ecosystem import Ecosystem, WorkspaceEntry
 from datasurface.model.ingestion import DataTransformerOutput
@@ -30,6 +28,7 @@ from datasurface.model.transformer import DataTransformer
 
 from .batch_metadata import stream_lock_key
 from .naming import physical_name, quote_ident
+from .pgconn import AnyConnection, AnyEngine, text
 from .platform import YellowDataPlatform
 from .projection import ensure_plain_table
 from .views import plan_sink_views
@@ -51,7 +50,7 @@ class TransformerContext:
     """What transformer code gets: a connection inside the output transaction and the names
     of its inputs (the workspace's live views) and outputs (tables to fill)."""
 
-    connection: Connection
+    connection: AnyConnection
     inputs: dict[tuple[str, str], str]
     outputs: dict[str, str]
     batch_time: dt.datetime
@@ -98,7 +97,7 @@ class TransformerJob:
         model: LoadedModel,
         platform: YellowDataPlatform,
         workspace: str,
-        merge_engine: Engine,
+        merge_engine: AnyEngine,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.model = model

@@ -28,11 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
-
 from .batch_metadata import create_batch_tables, stream_lock_key
 from .naming import batch_metrics_table, qualified, quote_ident
+from .pgconn import AnyConnection, AnyEngine, database_errors, first_line, text
 from .projection import PhysicalColumn, read_table_columns
 from .views import HISTORY_EXTRA_COLUMNS, ViewSpec, sql_string_literal, view_marker, view_select_sql
 
@@ -70,7 +68,7 @@ class ViewOutcome:
         }
 
 
-def reconcile_views(engine: Engine, platform: str, specs: Sequence[ViewSpec]) -> list[ViewOutcome]:
+def reconcile_views(engine: AnyEngine, platform: str, specs: Sequence[ViewSpec]) -> list[ViewOutcome]:
     """Bring every view in `specs` (all of one platform) up to date; one outcome per spec."""
     outcomes: list[ViewOutcome] = []
     with engine.begin() as conn:
@@ -83,8 +81,8 @@ def reconcile_views(engine: Engine, platform: str, specs: Sequence[ViewSpec]) ->
             try:
                 with conn.begin_nested():
                     outcomes.append(_reconcile_one(conn, spec, metrics_schema))
-            except DBAPIError as exc:
-                first = str(exc.orig or exc).strip().splitlines()[0]
+            except database_errors() as exc:
+                first = first_line(exc)
                 outcomes.append(ViewOutcome(spec, "failed", f"{spec.where}: {first}"))
             except ValueError as exc:  # a name that may not be embedded in DDL
                 outcomes.append(ViewOutcome(spec, "failed", f"{spec.where}: {exc}"))
@@ -92,7 +90,7 @@ def reconcile_views(engine: Engine, platform: str, specs: Sequence[ViewSpec]) ->
     return outcomes
 
 
-def managed_views(conn: Connection, platform: str) -> list[ViewSpec]:
+def managed_views(conn: AnyConnection, platform: str) -> list[ViewSpec]:
     """The views whose COMMENT says this platform created them, as specs rebuilt from the
     marker (stream, merge table and columns unknown: enough to name and drop them)."""
     rows = conn.execute(
@@ -129,7 +127,7 @@ def managed_views(conn: Connection, platform: str) -> list[ViewSpec]:
     return found
 
 
-def _drop_orphans(conn: Connection, platform: str, specs: Sequence[ViewSpec]) -> list[ViewOutcome]:
+def _drop_orphans(conn: AnyConnection, platform: str, specs: Sequence[ViewSpec]) -> list[ViewOutcome]:
     wanted = {(s.schema, s.name) for s in specs}
     outcomes: list[ViewOutcome] = []
     for orphan in managed_views(conn, platform):
@@ -138,8 +136,8 @@ def _drop_orphans(conn: Connection, platform: str, specs: Sequence[ViewSpec]) ->
         try:
             with conn.begin_nested():
                 conn.execute(text(f"DROP VIEW {orphan.sql_name}"))
-        except DBAPIError as exc:
-            first = str(exc.orig or exc).strip().splitlines()[0]
+        except database_errors() as exc:
+            first = first_line(exc)
             outcomes.append(
                 ViewOutcome(
                     orphan,
@@ -160,7 +158,7 @@ def _drop_orphans(conn: Connection, platform: str, specs: Sequence[ViewSpec]) ->
     return outcomes
 
 
-def _schema_of(conn: Connection, table: str) -> str | None:
+def _schema_of(conn: AnyConnection, table: str) -> str | None:
     """The schema the engine's search path resolves `table` to (the job creates its tables
     unqualified), or None when it does not exist."""
     value = conn.execute(
@@ -173,7 +171,7 @@ def _schema_of(conn: Connection, table: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _reconcile_one(conn: Connection, spec: ViewSpec, metrics_schema: str) -> ViewOutcome:
+def _reconcile_one(conn: AnyConnection, spec: ViewSpec, metrics_schema: str) -> ViewOutcome:
     table_schema = _schema_of(conn, spec.merge_table)
     if table_schema is None:
         return ViewOutcome(
@@ -224,12 +222,12 @@ def _signature(columns: Sequence[PhysicalColumn] | Any) -> list[tuple[str, str]]
     return [(c.name, c.pg_type) for c in columns]
 
 
-def _comment(conn: Connection, spec: ViewSpec) -> str | None:
+def _comment(conn: AnyConnection, spec: ViewSpec) -> str | None:
     value = conn.execute(text("SELECT obj_description(to_regclass(:rel), 'pg_class')"), {"rel": spec.sql_name}).scalar()
     return None if value is None else str(value)
 
 
-def _grants(conn: Connection, spec: ViewSpec) -> list[str]:
+def _grants(conn: AnyConnection, spec: ViewSpec) -> list[str]:
     """GRANT statements re-creating the view's privileges (except the owner's own)."""
     rows = conn.execute(
         text(
@@ -252,7 +250,7 @@ def _grants(conn: Connection, spec: ViewSpec) -> list[str]:
 _PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"})
 
 
-def views_exist(conn: Connection, qualified_names: Sequence[str]) -> dict[str, bool]:
+def views_exist(conn: AnyConnection, qualified_names: Sequence[str]) -> dict[str, bool]:
     """Which of these `schema.view` names exist, in one query."""
     if not qualified_names:
         return {}
@@ -263,7 +261,7 @@ def views_exist(conn: Connection, qualified_names: Sequence[str]) -> dict[str, b
     return {str(q): bool(found) for q, found in rows}
 
 
-def drop_dependent_views(conn: Connection, table: str) -> list[str]:
+def drop_dependent_views(conn: AnyConnection, table: str) -> list[str]:
     """Drop the views that read `table` (in the caller's transaction) and return their names.
 
     Postgres refuses `ALTER COLUMN ... TYPE` on a column a view uses, so a widening first

@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from datasurface.model.ecosystem import Ecosystem
 from datasurface.platforms.yellow.batch_metadata import create_batch_tables
-from datasurface.platforms.yellow.connections import CredentialError, engine_for
+from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError, engine_for
 from datasurface.platforms.yellow.naming import quote_ident
 from datasurface.platforms.yellow.platform import YellowDataPlatform
 from datasurface.platforms.yellow.stream_config import create_config_table
@@ -140,7 +140,7 @@ def run_ring1(
             say(f"Platform '{platform.name}': batch metadata and DAG config tables ready")
         except CredentialError as exc:
             raise BootstrapError(f"Platform '{platform.name}': {exc}") from None
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ConnectionFailedError) as exc:
             raise BootstrapError(f"{where}: {str(exc).splitlines()[0]}") from None
         result.platforms.append(platform.name)
     if repo and models_dir:

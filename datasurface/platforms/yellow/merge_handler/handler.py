@@ -35,7 +35,7 @@ from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import MANIFEST_FILE, LoadedModel, ModelLoadError, load_model
 from datasurface.model.problems import Problem, Severity
 
-from ..connections import CredentialError, engine_for
+from ..connections import ConnectionFailedError, CredentialError, engine_for
 from ..platform import YellowDataPlatform
 from ..stream_config import build_stream_configs, sync_config_rows
 from ..transformer_config import DagConfig, build_transformer_configs
@@ -274,7 +274,7 @@ def _sync_platform(
             engine.dispose()
     except CredentialError as exc:
         result.error = f"Platform '{platform.name}': {exc}"
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, ConnectionFailedError) as exc:
         result.error = (
             f"Platform '{platform.name}' / merge database '{platform.merge_database.name}': "
             f"{str(exc).splitlines()[0]} (the next run retries)"
