@@ -38,9 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-
 from datasurface.errors import DataSurfaceError
 from datasurface.graph import IngestionStream, build_graph
 from datasurface.model.containers import SQLDatabase
@@ -52,9 +49,10 @@ from datasurface.model.loader import LoadedModel, load_model
 
 from . import naming
 from .batch_metadata import OPEN_STATES, create_batch_tables
-from .connections import credential_values
+from .connections import job_engine_for
 from .job import JobBudget, JobOutcome, StreamJob, utc_now
 from .packs import is_due, members_in_order
+from .pgconn import AnyEngine, text
 from .platform import YellowDataPlatform
 from .stream_config import stream_pack_plan
 from .stream_context import resolve_model_dir, resolve_platform, transformer_output_capture
@@ -232,28 +230,27 @@ class Engines:
     def __init__(self, platform: YellowDataPlatform, env: Mapping[str, str] | None = None) -> None:
         self.platform = platform
         self.env = env
-        self._engines: dict[tuple[str, str], Engine] = {}
+        self._engines: dict[tuple[str, str], AnyEngine] = {}
         self._lock = threading.Lock()
 
-    def merge(self) -> Engine:
+    def merge(self) -> AnyEngine:
         p = self.platform
-        return self._get(p.merge_database, p.merge_credential, p.pack_merge_connections)
+        return self._get(p.merge_database, p.merge_credential, p.pack_merge_connections, "merge database")
 
-    def source(self, capture: SQLSnapshotIngestion) -> Engine:
-        return self._get(capture.source, capture.credential, self.platform.pack_source_connections)
+    def source(self, capture: SQLSnapshotIngestion) -> AnyEngine:
+        return self._get(capture.source, capture.credential, self.platform.pack_source_connections, "source database")
 
-    def _get(self, container: SQLDatabase, credential: Credential, size: int) -> Engine:
+    def _get(self, container: SQLDatabase, credential: Credential, size: int, role: str) -> AnyEngine:
         key = (container.sqlalchemy_url(), credential.name)
         with self._lock:
             engine = self._engines.get(key)
             if engine is None:
-                # No overflow: the pool IS the budget. The long timeout only matters if a
-                # future job holds more connections than the accounting above assumes.
-                # No pre-ping either: a pack run lives minutes, and a ping per checkout is a
-                # round trip more for every one of a member's transactions.
-                user, password = credential_values(credential, self.env)
-                url = make_url(container.sqlalchemy_url()).set(username=user, password=password or None)
-                engine = create_engine(url, hide_parameters=True, pool_size=size, max_overflow=0, pool_timeout=300)
+                # The pool IS the budget: at most `size` connections, a member waiting for a
+                # slot if the accounting above ever undercounts. No pre-ping: a pack run
+                # lives minutes, and a ping per checkout is a round trip more for every one
+                # of a member's transactions (a broken connection is dropped at check-in).
+                where = f"Platform '{self.platform.name}' / pack: {role}"
+                engine = job_engine_for(container, credential, self.env, role=where, pool_size=size)
                 self._engines[key] = engine
             return engine
 
@@ -265,7 +262,7 @@ class Engines:
 # -- the run --------------------------------------------------------------------------------------
 
 
-def latest_batches(engine: Engine, platform: str, streams: Sequence[str]) -> dict[str, tuple[str, dt.datetime]]:
+def latest_batches(engine: AnyEngine, platform: str, streams: Sequence[str]) -> dict[str, tuple[str, dt.datetime]]:
     """stream -> (state, started_at) of its latest batch, for every member in one query."""
     table = naming.batch_metrics_table(platform)
     with engine.connect() as conn:
