@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -118,11 +119,13 @@ def test_connections_are_reused_and_pool_size_bounds_them(pg_url: str) -> None:
 
 def test_statements_run_on_sqlalchemy_connections_too(pg_engine: SAEngine) -> None:
     """One function body serves both kinds: the engine modules' `text()` on SQLAlchemy."""
-    with pg_engine.begin() as conn:
+    with pg_engine.begin() as typed:
+        conn: Any = typed  # SQLAlchemy's stubs type execute() for its own statements only
         conn.execute(pgconn.text("CREATE TABLE u (id int PRIMARY KEY, note text)"))
         conn.execute(pgconn.text("INSERT INTO u VALUES (:id, :note)"), {"id": 1, "note": "50% off: now"})
         assert conn.execute(pgconn.text("SELECT note FROM u WHERE id = :id"), {"id": 1}).scalar_one() == "50% off: now"
-    with pytest.raises(pgconn.database_errors()) as caught, pg_engine.begin() as conn:
+    with pytest.raises(pgconn.database_errors()) as caught, pg_engine.begin() as typed:
+        conn = typed
         conn.execute(pgconn.text("INSERT INTO u VALUES (1, 'again')"))
     assert isinstance(caught.value, SAIntegrityError) and pgconn.integrity_violation(caught.value)
     assert pgconn.first_line(caught.value).startswith("duplicate key value violates unique constraint")

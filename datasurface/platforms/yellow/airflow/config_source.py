@@ -17,12 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from pydantic import ValidationError
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from datasurface.platforms.yellow.naming import config_table, quote_ident
+from datasurface.platforms.yellow.pgconn import Engine, text
 from datasurface.platforms.yellow.stream_config import read_config_rows
 from datasurface.platforms.yellow.transformer_config import DagConfig, parse_config
 
@@ -42,7 +41,7 @@ def load_raw_rows(settings: FactorySettings) -> dict[str, RawRows]:
         return {}
     try:
         fresh = _read_database(settings)
-    except (SettingsError, SQLAlchemyError) as exc:
+    except (SettingsError, psycopg.Error) as exc:
         # First line only: driver errors run to many lines; URLs here never hold a password.
         log.warning("merge database unavailable (%s); using cached DAG config", str(exc).splitlines()[0])
     rows: dict[str, RawRows] = {}
@@ -56,15 +55,15 @@ def load_raw_rows(settings: FactorySettings) -> dict[str, RawRows]:
 
 
 def _read_database(settings: FactorySettings) -> dict[str, RawRows]:
-    url = settings.merge_db_url()
+    db = settings.merge_db_url()
     timeout = max(1, round(settings.db_timeout_s))
-    engine = create_engine(
-        url,
-        poolclass=NullPool,
-        # Fail fast: a parse that hangs on a dead database hits dagbag_import_timeout and
-        # loses every DAG of the file, which is exactly what the cache is there to prevent.
-        connect_args={"connect_timeout": timeout, "options": f"-c statement_timeout={timeout * 1000}"},
-    )
+    connect_args: dict[str, Any] = {"host": db.host, "port": db.port, "dbname": db.database, "user": db.username}
+    if db.password:
+        connect_args["password"] = db.password
+    # Fail fast: a parse that hangs on a dead database hits dagbag_import_timeout and loses
+    # every DAG of the file, which is exactly what the cache is there to prevent.
+    connect_args.update(connect_timeout=timeout, options=f"-c statement_timeout={timeout * 1000}")
+    engine = Engine("", connect_args=connect_args)
     found: dict[str, RawRows] = {}
     try:
         with engine.connect() as conn:
