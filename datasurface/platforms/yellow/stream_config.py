@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -369,11 +369,12 @@ def sync_config_rows(
     return inserted, updated, len(gone)
 
 
-def read_config_rows(conn: AnyConnection, platform: str) -> list[tuple[str, Any]]:
-    """(row key, raw config JSON) pairs: the factory validates each row on its own so that
-    one bad row can't hide the others."""
+def read_config_rows(conn: AnyConnection, platform: str) -> list[tuple[str, str]]:
+    """(row key, config JSON text) pairs: the factory validates each row on its own so that
+    one bad row can't hide the others. Text, not decoded: the factory's cache is written from
+    it as it is (decoding and re-encoding 1,000 pack rows cost 0.1 s of every DAG parse)."""
     table = quote_ident(config_table(platform))
     return [
         (row.stream, row.config)
-        for row in conn.execute(text(f"SELECT stream, config FROM {table} ORDER BY stream"))  # noqa: S608
+        for row in conn.execute(text(f"SELECT stream, config::text AS config FROM {table} ORDER BY stream"))  # noqa: S608
     ]
