@@ -12,13 +12,15 @@ import os
 import sys
 from collections.abc import Callable
 
-from benchmarks import dag_parse, first_load, merge_throughput, model_scale, packs
+from benchmarks import dag_parse, dbt_snapshot, first_load, merge_throughput, model_scale, packs
 
 BENCHMARKS: dict[str, Callable[[], dict[str, float]]] = {
     "model": model_scale.measure,
     "dags": dag_parse.measure,
     "merge": merge_throughput.measure,
     "first_load": first_load.measure,
+    # Installs dbt into its own environment (.sandbox/dbt-venv) on first use; skipped offline.
+    "dbt": dbt_snapshot.measure,
     "packs": packs.measure,
 }
 
