@@ -15,7 +15,7 @@ source customers (`merge_sql.fill_source`), best of `rounds` each:
 - ``first_load_job_live_vs_dbt_s``: the job's first load of the same rows on the live
   platform, measured in this benchmark exactly as `first_load` measures
   ``first_load_job_live_s`` (``StreamJob.run`` in-process on a fresh stack: ingest, merge,
-  commit; the job's tables emptied between rounds as `first_load.reset_job_tables` does).
+  commit; the job's live tables emptied between rounds by `first_load.reset_job_tables`).
 - ``ratio_initial_live_dbt``: the job's time over dbt's node time; the target is <= 1.0,
   a first load at least as fast as dbt's first snapshot.
 
@@ -55,6 +55,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from benchmarks.first_load import reset_job_tables
 from benchmarks.merge_throughput import (
     LIVE,
     REPO,
@@ -63,12 +64,10 @@ from benchmarks.merge_throughput import (
     Stack,
     libpq_url,
     make_stack,
-    merge_table,
     pg_server,
     progress,
     run_job_in_process,
 )
-from datasurface.platforms.yellow import naming
 
 DEFAULT_ROWS = 1_000_000
 DEFAULT_ROUNDS = 2
@@ -223,16 +222,6 @@ def check_snapshot(stack: Stack, rows: int) -> None:
         raise AssertionError(f"dbt snapshot: {got} differs from the source's {want} ({rows} rows expected)")
 
 
-def reset_live_tables(stack: Stack) -> None:
-    """Empty the live platform's merge tables and batch history, as before a first load
-    (`first_load.reset_job_tables` for the one platform this benchmark runs)."""
-    with stack.merge() as merge:
-        for dataset in ("customers", "addresses"):
-            merge.execute(f"TRUNCATE {merge_table(LIVE, dataset)}")
-        merge.execute(f'DELETE FROM "{naming.batch_metrics_table(LIVE)}"')
-        merge.commit()
-
-
 def checkpoint(stack: Stack) -> None:
     """Flush dirty buffers before a timed run, so that no one pays for the other's writes."""
     try:
@@ -271,7 +260,7 @@ def measure(rows: int | None = None, rounds: int | None = None) -> dict[str, flo
                 progress(f"--- dbt vs first-load round {round_no + 1} of {rounds} ---")
                 if round_no:
                     drop_snapshot(stack)
-                    reset_live_tables(stack)
+                    reset_job_tables(stack, (LIVE,))
                 order = ("dbt", "job") if round_no % 2 == 0 else ("job", "dbt")
                 for who in order:
                     checkpoint(stack)

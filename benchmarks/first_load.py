@@ -117,10 +117,10 @@ def baseline_first_load(stack: Stack) -> float:
         return time.perf_counter() - start
 
 
-def reset_job_tables(stack: Stack) -> None:
-    """Empty the job's merge tables and batch history, as before a first load."""
+def reset_job_tables(stack: Stack, platforms: tuple[str, ...] = (LIVE, FORENSIC)) -> None:
+    """Empty the job's merge tables and batch history on `platforms`, as before a first load."""
     with psycopg.connect(libpq_url(stack.merge_url)) as merge:
-        for platform in (LIVE, FORENSIC):
+        for platform in platforms:
             for dataset in ("customers", "addresses"):
                 merge.execute(f"TRUNCATE {merge_table(platform, dataset)}")
             merge.execute(f'DELETE FROM "{naming.batch_metrics_table(platform)}"')
