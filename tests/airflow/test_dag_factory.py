@@ -159,6 +159,18 @@ def test_merge_database_from_parts() -> None:
     assert (url.username, url.port, url.database) == ("u", 5432, "datasurface_merge")
 
 
+def test_merge_database_from_a_url() -> None:
+    """DATASURFACE_FACTORY_DB_URL as SQLAlchemy or libpq spell it, parsed without SQLAlchemy."""
+    url = FactorySettings.from_env(
+        {"DATASURFACE_FACTORY_DB_URL": "postgresql+psycopg://ds:p%40ss%2Fword@db.example:6543/my%20merge"}
+    ).merge_db_url()
+    assert tuple(url) == ("db.example", 6543, "my merge", "ds", "p@ss/word")
+    url = FactorySettings.from_env({"DATASURFACE_FACTORY_DB_URL": "postgresql://postgres@127.0.0.1/m"}).merge_db_url()
+    assert tuple(url) == ("127.0.0.1", 5432, "m", "postgres", None)
+    with pytest.raises(SettingsError, match="DATASURFACE_FACTORY_DB_URL must be a postgresql://"):
+        FactorySettings.from_env({"DATASURFACE_FACTORY_DB_URL": "mysql+pymysql://root@h/db"}).merge_db_url()
+
+
 def test_infrastructure_dag(shim: Path, pg_url: str, factory_env: pytest.MonkeyPatch) -> None:
     factory_env.setenv("DATASURFACE_PLATFORMS", "YellowLive,YellowForensic")
     factory_env.setenv("DATASURFACE_FACTORY_DB_URL", pg_url)
