@@ -446,6 +446,27 @@ def merge_live(
     and staging holds a different number of the batch's rows. Runs in the caller's
     transaction; does not commit.
     """
+    return _merge(
+        conn, _apply_live, table, staging_table, target_table, batch_id, None, False, work_mem, max_reported_keys,
+        expected_rows,
+    )  # fmt: skip
+
+
+def _merge(
+    conn: AnyConnection,
+    apply: Callable[[AnyConnection, DDLTable, str, str, int, int | None], MergeCounts],
+    table: DDLTable,
+    staging_table: str,
+    target_table: str,
+    batch_id: int,
+    closed_batch_out: int | None,
+    forensic: bool,
+    work_mem: str | None,
+    max_reported_keys: int,
+    expected_rows: int | None,
+) -> MergeCounts:
+    """What both merges share: an empty target is a first load (no diff); otherwise the
+    batch's diff is built, `apply`-ed to the target and dropped."""
     if _is_empty(conn, target_table):
         return _first_load(
             conn,
@@ -453,12 +474,21 @@ def merge_live(
             staging_table=staging_table,
             target_table=target_table,
             batch_id=batch_id,
-            forensic=False,
+            forensic=forensic,
             max_reported_keys=max_reported_keys,
             expected_rows=expected_rows,
         )
     _prepare(conn, staging_table, work_mem)
-    diff = _build_diff(conn, table, staging_table, target_table, batch_id, False, max_reported_keys, expected_rows)
+    diff = _build_diff(conn, table, staging_table, target_table, batch_id, forensic, max_reported_keys, expected_rows)
+    counts = apply(conn, table, target_table, diff, batch_id, closed_batch_out)
+    conn.execute(text(f"DROP TABLE {_q(diff)}"))
+    return counts
+
+
+def _apply_live(
+    conn: AnyConnection, table: DDLTable, target_table: str, diff: str, batch_id: int, _closed: int | None
+) -> MergeCounts:
+    """Delete vanished keys, update changed rows, insert new keys."""
     tgt, d = _q(target_table), _q(diff)
     on = _keys_on(table, "t", "d")
     cols = table.column_names()
@@ -481,7 +511,6 @@ def merge_live(
         ),
         params,
     ).rowcount
-    conn.execute(text(f"DROP TABLE {d}"))
     return MergeCounts(inserted=inserted, updated=updated, deleted=deleted)
 
 
@@ -510,19 +539,16 @@ def merge_forensic(
     """
     if not closed_batch_out < batch_id:
         raise ValueError(f"closed_batch_out ({closed_batch_out}) must be below batch_id ({batch_id})")
-    if _is_empty(conn, target_table):
-        return _first_load(
-            conn,
-            table=table,
-            staging_table=staging_table,
-            target_table=target_table,
-            batch_id=batch_id,
-            forensic=True,
-            max_reported_keys=max_reported_keys,
-            expected_rows=expected_rows,
-        )
-    _prepare(conn, staging_table, work_mem)
-    diff = _build_diff(conn, table, staging_table, target_table, batch_id, True, max_reported_keys, expected_rows)
+    return _merge(
+        conn, _apply_forensic, table, staging_table, target_table, batch_id, closed_batch_out, True, work_mem,
+        max_reported_keys, expected_rows,
+    )  # fmt: skip
+
+
+def _apply_forensic(
+    conn: AnyConnection, table: DDLTable, target_table: str, diff: str, batch_id: int, closed_batch_out: int | None
+) -> MergeCounts:
+    """Close the live versions of vanished and changed keys, open versions of new and changed ones."""
     tgt, d = _q(target_table), _q(diff)
     params = {"batch_id": batch_id, "closed": closed_batch_out}
     # One statement closes the versions of vanished (D) and changed (U) keys; it counts each.
@@ -546,5 +572,4 @@ def merge_forensic(
         ),
         params,
     ).rowcount
-    conn.execute(text(f"DROP TABLE {d}"))
     return MergeCounts(inserted=opened - updated, updated=updated, deleted=deleted)
