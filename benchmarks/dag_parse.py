@@ -273,7 +273,7 @@ def _write_floor(path: Path, configs: list[Any]) -> Path:
         for c in configs
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(FLOOR_TEMPLATE.replace("__ROWS__", repr(rows)))
+    path.write_text(FLOOR_TEMPLATE.replace("__ROWS__", repr(rows)).replace("__COMMON__", FLOOR_COMMON))
     return path
 
 
@@ -301,9 +301,21 @@ def _write_pack_floor(path: Path, configs: list[Any]) -> Path:
         for c in configs
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(PACK_FLOOR_TEMPLATE.replace("__ROWS__", repr(rows)))
+    path.write_text(PACK_FLOOR_TEMPLATE.replace("__ROWS__", repr(rows)).replace("__COMMON__", FLOOR_COMMON))
     return path
 
+
+# What both floor files define alike: the pod's shared objects, as the factory has them.
+FLOOR_COMMON = """
+START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+ENV_FROM = k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="datasurface-env"))
+VOLUME = k8s.V1Volume(
+    name="models",
+    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name="datasurface-models", read_only=True),
+)
+MOUNT = k8s.V1VolumeMount(name="models", mount_path="/models", read_only=True)
+SECURITY = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=10001, fs_group=10001)
+"""
 
 PACK_FLOOR_TEMPLATE = """
 import datetime as dt
@@ -317,14 +329,7 @@ from kubernetes.client import models as k8s
 
 ROWS = __ROWS__
 
-START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-ENV_FROM = k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="datasurface-env"))
-VOLUME = k8s.V1Volume(
-    name="models",
-    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name="datasurface-models", read_only=True),
-)
-MOUNT = k8s.V1VolumeMount(name="models", mount_path="/models", read_only=True)
-SECURITY = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=10001, fs_group=10001)
+__COMMON__
 ENV_VARS = [k8s.V1EnvVar(name="DATASURFACE_PACK_MEMBERS", value="{{ dag_run.conf }}")]
 
 
@@ -396,14 +401,7 @@ from kubernetes.client import models as k8s
 
 ROWS = __ROWS__
 
-START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-ENV_FROM = k8s.V1EnvFromSource(config_map_ref=k8s.V1ConfigMapEnvSource(name="datasurface-env"))
-VOLUME = k8s.V1Volume(
-    name="models",
-    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name="datasurface-models", read_only=True),
-)
-MOUNT = k8s.V1VolumeMount(name="models", mount_path="/models", read_only=True)
-SECURITY = k8s.V1PodSecurityContext(run_as_non_root=True, run_as_user=10001, fs_group=10001)
+__COMMON__
 
 for row in ROWS:
     with DAG(
