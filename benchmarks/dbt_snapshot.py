@@ -52,17 +52,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy.engine import make_url
 
-from benchmarks.first_load import reset_job_tables
+from benchmarks.first_load import checkpoint, reset_job_tables
 from benchmarks.merge_throughput import (
     LIVE,
     REPO,
     SANDBOX_MODEL,
     Databases,
     Stack,
-    libpq_url,
     make_stack,
     pg_server,
     progress,
@@ -220,15 +218,6 @@ def check_snapshot(stack: Stack, rows: int) -> None:
         want = conn.execute("SELECT count(*), sum(hashtext(id)) FROM customers").fetchone()
     if got != want or want is None or want[0] != rows:
         raise AssertionError(f"dbt snapshot: {got} differs from the source's {want} ({rows} rows expected)")
-
-
-def checkpoint(stack: Stack) -> None:
-    """Flush dirty buffers before a timed run, so that no one pays for the other's writes."""
-    try:
-        with psycopg.connect(libpq_url(stack.source_url), autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
-    except psycopg.errors.InsufficientPrivilege:
-        pass
 
 
 # --- the benchmark -----------------------------------------------------------------------------

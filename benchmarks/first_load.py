@@ -7,7 +7,8 @@ Figures:
   interpreter start and model load excluded) over the baseline measured in the same run: a
   ``COPY (SELECT ...) TO STDOUT`` from the source piped into ``COPY ... FROM STDIN`` of an
   empty logged table, then ``CREATE UNIQUE INDEX`` on its key, committed. Best of
-  `rounds` each (the job's tables are truncated between rounds, the baseline's recreated).
+  `rounds` each (the job's tables are truncated between rounds, the baseline's recreated),
+  each run after a ``CHECKPOINT`` (`checkpoint`).
 - ``job_startup_s`` (`measure_startup`, the `startup` benchmark): the wall time of
   ``datasurface job run`` (a child process) for a 10-row source, minus the time its SQL statements took (summed by timing psycopg's
   cursor calls in the launcher): imports, model load, engine creation, connecting.
@@ -117,6 +118,18 @@ def baseline_first_load(stack: Stack) -> float:
         return time.perf_counter() - start
 
 
+def checkpoint(stack: Stack) -> None:
+    """Flush dirty buffers before a timed run, so that no run pays for the previous one's
+    writes (the forensic load always follows the live one's million rows, the baseline the
+    data generation or the previous round). One server holds both databases; a role that
+    may not CHECKPOINT skips it."""
+    try:
+        with psycopg.connect(libpq_url(stack.source_url), autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+
+
 def reset_job_tables(stack: Stack, platforms: tuple[str, ...] = (LIVE, FORENSIC)) -> None:
     """Empty the job's merge tables and batch history on `platforms`, as before a first load."""
     with psycopg.connect(libpq_url(stack.merge_url)) as merge:
@@ -195,11 +208,13 @@ def measure(rows: int | None = None, rounds: int | None = None) -> dict[str, flo
             times: dict[str, list[float]] = {"baseline": [], "live": [], "forensic": []}
             for round_no in range(rounds):
                 progress(f"--- first-load round {round_no + 1} of {rounds} ---")
+                checkpoint(stack)
                 times["baseline"].append(baseline_first_load(stack))
                 progress(f"baseline first load: {times['baseline'][-1]:.2f}s")
                 if round_no:
                     reset_job_tables(stack)
                 for kind, platform in (("live", LIVE), ("forensic", FORENSIC)):
+                    checkpoint(stack)
                     seconds, result = run_job_in_process(stack, platform)
                     if result.counts.inserted != rows:
                         raise AssertionError(f"first load {kind}: inserted {result.counts.inserted}, expected {rows}")
