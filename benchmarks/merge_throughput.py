@@ -55,6 +55,7 @@ from datasurface.platforms.yellow import naming, pgconn
 from datasurface.platforms.yellow.job import JobOutcome, JobResult, StreamJob
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import create_tables
+from tests.db_env import database_env
 
 REPO = Path(__file__).resolve().parents[1]
 SANDBOX_MODEL = REPO / "sandbox" / "model"
@@ -149,12 +150,7 @@ class Stack:
         """What the sandbox model and its credentials read from the environment."""
         src, mrg = make_url(self.source_url), make_url(self.merge_url)
         return {
-            "DATASURFACE_SOURCE_HOST": src.host or "127.0.0.1",
-            "DATASURFACE_SOURCE_PORT": str(src.port or 5432),
-            "DATASURFACE_SOURCE_DB": src.database or "",
-            "DATASURFACE_MERGE_HOST": mrg.host or "127.0.0.1",
-            "DATASURFACE_MERGE_PORT": str(mrg.port or 5432),
-            "DATASURFACE_MERGE_DB": mrg.database or "",
+            **database_env(self.source_url, self.merge_url),
             "DATASURFACE_LAUNCHER": "local",
             "POSTGRES_USER": mrg.username or "postgres",
             "POSTGRES_PASSWORD": mrg.password or "",

@@ -20,6 +20,7 @@ from datasurface.platforms.yellow.job import JobBudget, JobResult, StreamJob
 from datasurface.platforms.yellow.projection import ALL_HASH, BATCH_ID
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import addresses, create_tables, customers
+from tests.db_env import database_env
 
 SANDBOX_MODEL = Path(__file__).resolve().parents[2] / "sandbox" / "model"
 STORE = "Store1"
@@ -139,12 +140,7 @@ def make_stack(source_url: str, merge_url: str, tmp_path: Path) -> Stack:
     shutil.copytree(SANDBOX_MODEL, model_dir, ignore=shutil.ignore_patterns("__pycache__"))
     src, mrg = make_url(source_url), make_url(merge_url)
     env = {
-        "DATASURFACE_SOURCE_HOST": src.host or "127.0.0.1",
-        "DATASURFACE_SOURCE_PORT": str(src.port or 5432),
-        "DATASURFACE_SOURCE_DB": src.database or "",
-        "DATASURFACE_MERGE_HOST": mrg.host or "127.0.0.1",
-        "DATASURFACE_MERGE_PORT": str(mrg.port or 5432),
-        "DATASURFACE_MERGE_DB": mrg.database or "",
+        **database_env(source_url, merge_url),
         "DATASURFACE_LAUNCHER": "local",
         "POSTGRES_USER": mrg.username or "postgres",
         "POSTGRES_PASSWORD": SECRET if not mrg.password else mrg.password,

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from datasurface.platforms.yellow import naming
+from tests.db_env import database_env
 
 PLATFORM = "YellowFleet"
 WORKSPACE = "FleetConsumer"
@@ -239,12 +240,7 @@ def make_fleet(
     )
     src, mrg = make_url(source_url), make_url(merge_url)
     env = {
-        "DATASURFACE_SOURCE_HOST": src.host or "127.0.0.1",
-        "DATASURFACE_SOURCE_PORT": str(src.port or 5432),
-        "DATASURFACE_SOURCE_DB": src.database or "",
-        "DATASURFACE_MERGE_HOST": mrg.host or "127.0.0.1",
-        "DATASURFACE_MERGE_PORT": str(mrg.port or 5432),
-        "DATASURFACE_MERGE_DB": mrg.database or "",
+        **database_env(source_url, merge_url),
         "POSTGRES_USER": mrg.username or "postgres",
         "POSTGRES_PASSWORD": mrg.password or "",
         "FLEET_DB_USER": src.username or "postgres",
