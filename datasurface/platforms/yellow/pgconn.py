@@ -21,6 +21,7 @@ catches `database_errors()` and asks `integrity_violation()`.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -55,24 +56,37 @@ class Row(tuple[Any, ...]):
 
 
 def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
-    names = [column.name for column in cursor.description or []]
+    return _row_class(tuple(column.name for column in cursor.description or ()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    """One Row class per column list, made once: a pack run sends the same few dozen
+    statements for each of its members, and making a class costs ~7 us."""
     index: dict[str, int] = {}
     for i, name in enumerate(names):
         index.setdefault(name, i)
-    row_class = type("Row", (Row,), {"__slots__": (), "_index": index})
-    return row_class  # type: ignore[return-value]  # a tuple subclass is called with one sequence
+    return type("Row", (Row,), {"__slots__": (), "_index": index})
 
 
 class Statement:
     """A SQL text with `:name` parameters, executable here and by SQLAlchemy."""
 
-    __slots__ = ("pyformat", "text")
+    __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # psycopg's placeholders are %(name)s; a literal % must be doubled when parameters
-        # are passed (and only then: without parameters psycopg sends the text as it is).
-        self.pyformat = _BIND.sub(lambda m: f"%({m.group(1)})s", text.replace("%", "%%")).replace("\\:", ":")
+
+    @property
+    def plain(self) -> str:
+        """The text to send without parameters: as written, an escaped colon (`\\:`) unescaped."""
+        return self.text.replace("\\:", ":")
+
+    @property
+    def pyformat(self) -> str:
+        """The text to send with parameters: `:name` as psycopg's `%(name)s`, and a literal
+        `%` doubled (only then: without parameters psycopg sends the text as it is)."""
+        return _BIND.sub(lambda m: f"%({m.group(1)})s", self.text.replace("%", "%%")).replace("\\:", ":")
 
     def __str__(self) -> str:
         return self.text
@@ -108,28 +122,15 @@ class Result:
 
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         self.rowcount = cursor.rowcount
-        description = cursor.description
-        self._keys = [column.name for column in description] if description else []
-        self._rows: list[Any] = cursor.fetchall() if description else []
-        self._at = 0
+        self._rows: list[Row] = cursor.fetchall() if cursor.description else []
 
-    def keys(self) -> list[str]:
-        return list(self._keys)
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._rows)
 
-    def __iter__(self) -> Iterator[Any]:
-        rows, self._at = self._rows[self._at :], len(self._rows)
-        return iter(rows)
-
-    def fetchall(self) -> list[Any]:
-        return list(self)
+    def fetchall(self) -> list[Row]:
+        return list(self._rows)
 
     all = fetchall
-
-    def fetchone(self) -> Any:
-        if self._at >= len(self._rows):
-            return None
-        self._at += 1
-        return self._rows[self._at - 1]
 
     def first(self) -> Any:
         return self._rows[0] if self._rows else None
@@ -141,37 +142,19 @@ class Result:
             raise MultipleResultsFound("multiple rows were found when exactly one was required")
         return self._rows[0]
 
-    def one_or_none(self) -> Any:
-        return None if not self._rows else self.one()
-
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
 
     def scalar_one(self) -> Any:
         return self.one()[0]
 
-    def scalar_one_or_none(self) -> Any:
-        row = self.one_or_none()
-        return None if row is None else row[0]
-
-    def scalars(self) -> list[Any]:
-        return [row[0] for row in self]
-
     def mappings(self) -> _Mappings:
-        return _Mappings([dict(zip(self._keys, row, strict=True)) for row in self])
+        return _Mappings([row._mapping for row in self])
 
 
 class _Mappings(list[dict[str, Any]]):
     def all(self) -> list[dict[str, Any]]:
         return list(self)
-
-    def first(self) -> dict[str, Any] | None:
-        return self[0] if self else None
-
-    def one(self) -> dict[str, Any]:
-        if len(self) != 1:
-            raise NoResultFound(f"{len(self)} rows were found when exactly one was required")
-        return self[0]
 
 
 class _Dialect:
@@ -235,11 +218,10 @@ class Connection:
 
     dialect = _Dialect()
 
-    def __init__(self, engine: Engine, raw: psycopg.Connection[Any], info: dict[str, Any]) -> None:
+    def __init__(self, engine: Engine, raw: psycopg.Connection[Any]) -> None:
         self.engine = engine
         self._raw: psycopg.Connection[Any] | None = raw
         self.connection = _DriverHandle(raw)
-        self.info = info
         self._savepoints = 0
 
     @property
@@ -262,15 +244,12 @@ class Connection:
         sql = statement if isinstance(statement, Statement) else Statement(statement)
         with self.raw.cursor(row_factory=_row_factory) as cursor:
             if parameters is None or (isinstance(parameters, Mapping) and not parameters):
-                cursor.execute(sql.text.replace("\\:", ":"))
+                cursor.execute(sql.plain)
             elif isinstance(parameters, Mapping):
                 cursor.execute(sql.pyformat, parameters)
             else:  # a sequence of parameter sets: executemany
                 cursor.executemany(sql.pyformat, list(parameters))
             return Result(cursor)
-
-    def scalar(self, statement: Statement | str, parameters: Any = None) -> Any:
-        return self.execute(statement, parameters).scalar()
 
     def commit(self) -> None:
         self.raw.commit()
@@ -331,7 +310,6 @@ class Engine:
         self._connect_args = dict(connect_args or {})
         self._on_connect_error = on_connect_error
         self._idle: list[psycopg.Connection[Any]] = []
-        self._info: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(pool_size) if pool_size else None
         #: Called with (statement text, seconds) after each `execute` (benchmarks profile with it).
@@ -346,7 +324,7 @@ class Engine:
             if self._slots is not None:
                 self._slots.release()
             raise
-        return Connection(self, raw, self._info.setdefault(id(raw), {}))
+        return Connection(self, raw)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -357,7 +335,6 @@ class Engine:
         with self._lock:
             idle, self._idle = self._idle, []
         for raw in idle:
-            self._info.pop(id(raw), None)
             raw.close()
 
     def _check_out(self) -> psycopg.Connection[Any]:
@@ -366,7 +343,6 @@ class Engine:
                 raw = self._idle.pop()
                 if not raw.closed and not raw.broken:
                     return raw
-                self._info.pop(id(raw), None)
         try:
             return psycopg.connect(self._conninfo, **self._connect_args)
         except psycopg.OperationalError as exc:
@@ -382,8 +358,6 @@ class Engine:
                 raw.isolation_level = None
                 with self._lock:
                     self._idle.append(raw)
-                return
-            self._info.pop(id(raw), None)
         finally:
             if self._slots is not None:
                 self._slots.release()
