@@ -181,8 +181,12 @@ def _driver(conn: AnyConnection) -> Any:
     return driver
 
 
+def _staging_columns(table: DDLTable) -> list[str]:
+    return [*table.column_names(), BATCH_ID, ALL_HASH]
+
+
 def _staging_insert_columns(table: DDLTable) -> str:
-    return ", ".join(quote_ident(c) for c in [*table.column_names(), BATCH_ID, ALL_HASH])
+    return ", ".join(quote_ident(c) for c in _staging_columns(table))
 
 
 class ChunkError(DataSurfaceError):
@@ -381,7 +385,7 @@ def _ingest_copy(
     values = ", ".join(
         f"{conv.value_sql(quote_ident(conv.column.name))} AS {quote_ident(conv.column.name)}" for conv in convs
     )
-    names = list(into_columns or [*cols, BATCH_ID, ALL_HASH])
+    names = list(into_columns or _staging_columns(table))
     outputs = [*("x." + quote_ident(c) for c in cols), str(int(batch_id)), all_hash_sql(cols, "x"), *extra_values]
     base_types = _base_types(target, staging_table)
     typed = ", ".join(f"CAST({value} AS {base_types[name]})" for value, name in zip(outputs, names, strict=True))
