@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.containers import PostgresDatabase, SQLDatabase
 from datasurface.model.credential import Credential
 
 from . import pgconn
+from .pgconn import AnyEngine
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine as SQLAlchemyEngine
     from sqlalchemy.engine import ExceptionContext
-
-#: An engine of either kind: this package's psycopg one (Postgres, job path) or SQLAlchemy's.
-AnyEngine = Any
 
 
 class CredentialError(DataSurfaceError):
@@ -106,17 +104,11 @@ def job_engine_for(
         kwargs: dict[str, object] = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 300}
         return engine_for(container, credential, env, role=role, **(kwargs if pool_size else {}))
     user, password = credential_values(credential, env)
-    connect_args: dict[str, Any] = {
-        "host": container.host,
-        "port": container.effective_port(),
-        "dbname": container.database,
-        "user": user,
-    }
-    if password:
-        connect_args["password"] = password
     return pgconn.Engine(
         "",
-        connect_args=connect_args,
+        connect_args=pgconn.connect_params(
+            container.host, container.effective_port(), container.database, user, password
+        ),
         pool_size=pool_size,
         on_connect_error=_connect_failure(container, credential, role),
     )

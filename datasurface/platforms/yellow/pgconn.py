@@ -363,6 +363,15 @@ class Engine:
                 self._slots.release()
 
 
+def connect_params(host: str, port: int, database: str, user: str, password: str | None) -> dict[str, Any]:
+    """psycopg's connection keywords; no `password` at all when there is none (trust auth,
+    or one from ~/.pgpass or PGPASSWORD)."""
+    params: dict[str, Any] = {"host": host, "port": port, "dbname": database, "user": user}
+    if password:
+        params["password"] = password
+    return params
+
+
 def database_errors() -> tuple[type[BaseException], ...]:
     """The errors a database call can raise: psycopg's, and SQLAlchemy's once it is in use
     (evaluated when an `except` clause is reached, so SQLAlchemy is never imported for it)."""

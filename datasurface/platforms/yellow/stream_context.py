@@ -19,7 +19,8 @@ from datasurface.model.ingestion import DataTransformerOutput, SQLSnapshotIngest
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ECO_FILE, LoadedModel, load_model, newest_model_dir
 
-from .connections import AnyEngine, job_engine_for
+from .connections import job_engine_for
+from .pgconn import AnyEngine
 from .platform import YellowDataPlatform
 from .transformer_job import output_table
 from .views import ViewSpec, plan_sink_views

@@ -21,7 +21,7 @@ import psycopg
 from pydantic import ValidationError
 
 from datasurface.platforms.yellow.naming import config_table, quote_ident
-from datasurface.platforms.yellow.pgconn import Engine, text
+from datasurface.platforms.yellow.pgconn import Engine, connect_params, text
 from datasurface.platforms.yellow.stream_config import read_config_rows
 from datasurface.platforms.yellow.transformer_config import DagConfig, parse_config
 
@@ -29,13 +29,16 @@ from .settings import PLATFORMS_ENV, FactorySettings, SettingsError
 
 log = logging.getLogger("datasurface.airflow.factory")
 
+#: (row key, config): JSON text from the database, decoded JSON from the cache.
 RawRows = list[tuple[str, Any]]
+#: (row key, config JSON text), as the database holds them.
+DatabaseRows = list[tuple[str, str]]
 CACHE_VERSION = 1
 
 
 def load_raw_rows(settings: FactorySettings) -> dict[str, RawRows]:
     """Raw (stream, config) rows per platform: the database's, or the cache's where it fails."""
-    fresh: dict[str, RawRows] = {}
+    fresh: dict[str, DatabaseRows] = {}
     if not settings.platforms:
         log.warning("%s is empty: no stream DAGs", PLATFORMS_ENV)
         return {}
@@ -54,17 +57,15 @@ def load_raw_rows(settings: FactorySettings) -> dict[str, RawRows]:
     return rows
 
 
-def _read_database(settings: FactorySettings) -> dict[str, RawRows]:
+def _read_database(settings: FactorySettings) -> dict[str, DatabaseRows]:
     db = settings.merge_db_url()
     timeout = max(1, round(settings.db_timeout_s))
-    connect_args: dict[str, Any] = {"host": db.host, "port": db.port, "dbname": db.database, "user": db.username}
-    if db.password:
-        connect_args["password"] = db.password
+    connect_args = connect_params(db.host, db.port, db.database, db.username, db.password)
     # Fail fast: a parse that hangs on a dead database hits dagbag_import_timeout and loses
     # every DAG of the file, which is exactly what the cache is there to prevent.
     connect_args.update(connect_timeout=timeout, options=f"-c statement_timeout={timeout * 1000}")
     engine = Engine("", connect_args=connect_args)
-    found: dict[str, RawRows] = {}
+    found: dict[str, DatabaseRows] = {}
     try:
         with engine.connect() as conn:
             for platform in settings.platforms:
@@ -121,12 +122,12 @@ def cache_file(cache_dir: Path, platform: str) -> Path:
     return cache_dir / f"{safe}.json"
 
 
-def _write_cache(cache_dir: Path, platform: str, rows: RawRows) -> None:
+def _write_cache(cache_dir: Path, platform: str, rows: DatabaseRows) -> None:
     path = cache_file(cache_dir, platform)
     # Rows from the database are JSON text already: spliced in as they are, not re-encoded.
     body = (
         f'{{"platform":{json.dumps(platform)},"version":{CACHE_VERSION},"rows":['
-        + ",".join(f"[{json.dumps(key)},{_json_text(config)}]" for key, config in rows)
+        + ",".join(f"[{json.dumps(key)},{config}]" for key, config in rows)
         + "]}"
     ).encode()
     try:
@@ -147,10 +148,6 @@ def _write_cache(cache_dir: Path, platform: str, rows: RawRows) -> None:
     except OSError as exc:
         # A read-only or full disk must not cost the DAGs we just read successfully.
         log.warning("platform '%s': could not write DAG config cache %s: %s", platform, path, exc)
-
-
-def _json_text(config: Any) -> str:
-    return config if isinstance(config, str) else json.dumps(config, sort_keys=True, separators=(",", ":"))
 
 
 def _read_cache(cache_dir: Path, platform: str) -> RawRows:
