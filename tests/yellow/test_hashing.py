@@ -1,5 +1,7 @@
-"""Row hashes in real Postgres: injective encoding (delimiters, quotes, NULL vs ''), 64-bit,
-and a NULL column contributes nothing (adding a nullable column keeps every old hash)."""
+"""Row hashes in real Postgres: every change of a value of every model type is seen (the
+cases Postgres's own type hashes equate, too), NULL contributes nothing and differs from '',
+column order doesn't matter, swapped values do, widenings keep hashes, renderings are pinned,
+and tables of the earlier scheme are rehashed once."""
 
 from __future__ import annotations
 
@@ -10,12 +12,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
-from datasurface.platforms.yellow.hashing import all_hash_sql, hash_settings_sql
+from datasurface.model.schema import (
+    BigInt,
+    Binary,
+    Boolean,
+    Char,
+    DataType,
+    Date,
+    DDLColumn,
+    DDLTable,
+    Decimal,
+    Double,
+    Float,
+    Integer,
+    Interval,
+    Json,
+    SmallInt,
+    Text,
+    Timestamp,
+    VarChar,
+)
+from datasurface.platforms.yellow.hashing import SCHEME_MARKER, all_hash_sql, hash_settings_sql
+from datasurface.platforms.yellow.projection import (
+    ALL_HASH,
+    create_staging_table_sql,
+    ensure_hash_scheme,
+    pg_type,
+)
 
-COLS = ["a", "b", "c"]
+TEXT3: list[tuple[str, DataType]] = [("a", Text()), ("b", Text()), ("c", Text())]
 
 
-def _hashes(conn: Connection, rows: list[tuple[Any, ...]], cols: list[str] = COLS) -> list[Any]:
+def _hashes(conn: Connection, rows: list[tuple[Any, ...]], cols: list[tuple[str, DataType]] = TEXT3) -> list[Any]:
     conn.execute(text("DROP TABLE IF EXISTS h; CREATE TEMP TABLE h (n int, a text, b text, c text)"))
     if rows:
         conn.execute(
@@ -23,6 +51,16 @@ def _hashes(conn: Connection, rows: list[tuple[Any, ...]], cols: list[str] = COL
             [{"n": i, "a": r[0], "b": r[1], "c": r[2]} for i, r in enumerate(rows)],
         )
     return list(conn.execute(text(f"SELECT {all_hash_sql(cols)} FROM h ORDER BY n")).scalars())
+
+
+def _hash_values(conn: Connection, data_type: DataType, literals: list[str]) -> list[int]:
+    """The hash of a one-column row holding each SQL literal (cast to the model type)."""
+    for stmt in hash_settings_sql():
+        conn.execute(text(stmt))
+    rows = " UNION ALL ".join(
+        f"SELECT {i} AS n, CAST({lit} AS {pg_type(data_type)}) AS v" for i, lit in enumerate(literals)
+    )
+    return list(conn.execute(text(f"SELECT {all_hash_sql([('v', data_type)])} FROM ({rows}) x ORDER BY n")).scalars())
 
 
 def test_known_collisions_are_distinct(pg_engine: Engine) -> None:
@@ -37,12 +75,12 @@ def test_known_collisions_are_distinct(pg_engine: Engine) -> None:
         ("a", "'b", None),
         ("a\\", "b", None),
         ("a", "\\b", None),
-        ("1:b='x'", None, None),
+        ("x", "y", None),
+        ("y", "x", None),  # swapped between columns
+        ("x", "x", None),
         (None, "x", None),
         ("N", None, None),
         ("NULL", None, None),
-        ("a|b", None, None),
-        ("a", "|b", None),
     ]
     with pg_engine.begin() as conn:
         hashes = _hashes(conn, rows)
@@ -50,47 +88,133 @@ def test_known_collisions_are_distinct(pg_engine: Engine) -> None:
     assert all(h is not None for h in hashes)
 
 
-def test_value_shaped_like_next_field_does_not_collide(pg_engine: Engine) -> None:
-    # a = "x'1:b='y" would read as a='x' then b='y' if quoting were naive.
+# Pairs of distinct values of one model type, including those Postgres's own equality (and so
+# its type hash) treats as equal: a change between them is a change of the published value.
+DISTINCT_VALUES: list[tuple[DataType, list[str]]] = [
+    (SmallInt(), ["-32768", "0", "1", "32767"]),
+    (Integer(), ["-2147483648", "0", "1", "2147483647"]),
+    (BigInt(), ["-9223372036854775808", "0", "1", "9223372036854775807"]),
+    (Decimal(10, 2), ["1.5", "-1.5", "0", "99999999.99"]),
+    (Decimal(20, 0), ["1", "10", "-1"]),
+    (Float(), ["'0'", "'-0'", "'0.1'", "'NaN'", "'Infinity'", "'-Infinity'"]),
+    (Double(), ["'0'", "'-0'", "'0.1'", "'0.30000000000000004'", "'0.3'", "'NaN'"]),
+    (VarChar(10), ["''", "'a'", "'A'", "'a '", "' a'", "'é'", "'e'"]),
+    (Char(3), ["'a'", "'A'", "'ab'", "'abc'"]),
+    (Text(), ["''", "'a'", "repeat('x', 100000)", "repeat('x', 99999) || 'y'"]),
+    (Boolean(), ["true", "false"]),
+    (Date(), ["'2024-05-06'", "'2024-05-07'", "'infinity'", "'-infinity'", "'0001-01-01 BC'"]),
+    (Timestamp(), ["'2024-05-06 07:08:09'", "'2024-05-06 07:08:09.000001'", "'2024-05-06'", "'infinity'"]),
+    (
+        Timestamp(with_time_zone=True),
+        ["'2024-05-06 07:08:09+00'", "'2024-05-06 07:08:09+02'", "'2024-05-06 07:08:09.5+00'"],
+    ),
+    (Interval(), ["'1 day'", "'24 hours'", "'1 mon'", "'30 days'", "'0'"]),
+    (Binary(), ["'\\x'::bytea", "'\\x00'::bytea", "'\\x0000'::bytea", "'\\x01'::bytea"]),
+    (Json(), ["'{}'", "'[]'", "'{\"a\": 1}'", "'{\"a\": 1.0}'", "'\"1\"'", "'1'"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("data_type", "literals"), DISTINCT_VALUES, ids=lambda v: v.sql() if isinstance(v, DataType) else ""
+)
+def test_distinct_values_of_every_type_hash_distinct(
+    pg_engine: Engine, data_type: DataType, literals: list[str]
+) -> None:
     with pg_engine.begin() as conn:
-        hashes = _hashes(conn, [("x'1:b='y", None, None), ("x", "y", None)])
+        hashes = _hash_values(conn, data_type, literals)
+    assert len(set(hashes)) == len(literals), dict(zip(literals, hashes, strict=True))
+    assert 0 not in hashes  # 0 is what a NULL contributes
+
+
+def test_case_insensitive_source_collation_still_sees_case_changes(pg_engine: Engine) -> None:
+    with pg_engine.begin() as conn:
+        if not conn.execute(text("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")).scalar_one():
+            pytest.skip("this server has no ICU collations")
+        conn.execute(
+            text(
+                "CREATE COLLATION IF NOT EXISTS ds_test_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+            )
+        )
+        conn.execute(text("CREATE TEMP TABLE ci (n int, v varchar(10) COLLATE ds_test_ci)"))
+        conn.execute(text("INSERT INTO ci VALUES (0, 'abc'), (1, 'ABC')"))
+        assert conn.execute(text("SELECT count(DISTINCT v) FROM ci")).scalar_one() == 1  # equal to the collation
+        hashes = list(conn.execute(text(f"SELECT {all_hash_sql([('v', VarChar(10))])} FROM ci ORDER BY n")).scalars())
     assert hashes[0] != hashes[1]
 
 
 def test_hash_is_a_bigint(pg_engine: Engine) -> None:
     with pg_engine.begin() as conn:
         hashes = _hashes(conn, [("a", None, None)])
-        kind = conn.execute(text(f"SELECT pg_typeof({all_hash_sql(COLS)})::text FROM h")).scalar_one()
+        kind = conn.execute(text(f"SELECT pg_typeof({all_hash_sql(TEXT3)})::text FROM h")).scalar_one()
     assert kind == "bigint" and isinstance(hashes[0], int)
 
 
 def test_a_null_column_contributes_nothing(pg_engine: Engine) -> None:
     # Schema evolution: a row read with a new, NULL column hashes as it did without it.
+    cols: list[tuple[str, DataType]] = [("a", Text()), ("n", Integer()), ("t", Timestamp())]
     with pg_engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE e (a text, b text, c text)"))
-        conn.execute(text("INSERT INTO e VALUES ('x', NULL, 'z')"))
-        without_b = conn.execute(text(f"SELECT {all_hash_sql(['a', 'c'])} FROM e")).scalar_one()
-        with_b = conn.execute(text(f"SELECT {all_hash_sql(['a', 'b', 'c'])} FROM e")).scalar_one()
+        conn.execute(text("CREATE TEMP TABLE e (a text, n integer, t timestamp, b text)"))
+        conn.execute(text("INSERT INTO e VALUES ('x', 7, '2024-01-01', NULL)"))
+        without_b = conn.execute(text(f"SELECT {all_hash_sql(cols)} FROM e")).scalar_one()
+        with_b = conn.execute(text(f"SELECT {all_hash_sql([*cols, ('b', Text())])} FROM e")).scalar_one()
+        all_null = conn.execute(text(f"SELECT {all_hash_sql([('b', Text())])} FROM e")).scalar_one()
     assert without_b == with_b
+    assert all_null == 0
 
 
-def test_column_order_does_not_matter() -> None:
-    assert all_hash_sql(["a", "b"]) == all_hash_sql(["b", "a"])
+def test_column_order_does_not_matter(pg_engine: Engine) -> None:
+    assert all_hash_sql(TEXT3) == all_hash_sql(list(reversed(TEXT3)))
+
+
+# (old type, new type, literal): each widening `projection` applies in place.
+WIDENINGS: list[tuple[DataType, DataType, str]] = [
+    (SmallInt(), Integer(), "-7"),
+    (Integer(), BigInt(), "2147483647"),
+    (Integer(), Decimal(12, 0), "-2147483648"),
+    (BigInt(), Decimal(25, 0), "9223372036854775807"),
+    (VarChar(5), VarChar(50), "'abc'"),
+    (VarChar(5), Text(), "'abc'"),
+    (Char(5), Text(), "'abc'"),
+    (Decimal(5, 2), Decimal(9, 2), "123.40"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "literal"), WIDENINGS, ids=lambda v: v.sql() if isinstance(v, DataType) else "")
+def test_widening_a_column_keeps_the_hash(pg_engine: Engine, old: DataType, new: DataType, literal: str) -> None:
+    # ALTER TABLE converts the stored value as evolution does; the new hash must match the old.
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"CREATE TEMP TABLE w (v {pg_type(old)})"))
+        conn.execute(text(f"INSERT INTO w VALUES (CAST({literal} AS {pg_type(old)}))"))
+        before = conn.execute(text(f"SELECT {all_hash_sql([('v', old)])} FROM w")).scalar_one()
+        conn.execute(text(f"ALTER TABLE w ALTER COLUMN v TYPE {pg_type(new)}"))
+        after = conn.execute(text(f"SELECT {all_hash_sql([('v', new)])} FROM w")).scalar_one()
+    assert before == after
 
 
 def test_rendering_is_pinned_by_session_settings(pg_engine: Engine) -> None:
-    expr = all_hash_sql(["t", "d", "f"])
+    cols: list[tuple[str, DataType]] = [
+        ("t", Timestamp(with_time_zone=True)),
+        ("d", Date()),
+        ("f", Double()),
+        ("i", Interval()),
+        ("b", Binary()),
+    ]
     out = []
-    for tz, style in [("UTC", "ISO, YMD"), ("America/New_York", "SQL, DMY")]:
+    for tz, style, interval in [("UTC", "ISO, YMD", "postgres"), ("America/New_York", "SQL, DMY", "sql_standard")]:
         with pg_engine.begin() as conn:
-            conn.execute(text(f"SET TimeZone = '{tz}'; SET DateStyle = '{style}'; SET extra_float_digits = 0"))
+            conn.execute(
+                text(
+                    f"SET LOCAL TimeZone = '{tz}'; SET LOCAL DateStyle = '{style}'; SET LOCAL extra_float_digits = 0;"
+                    f" SET LOCAL IntervalStyle = '{interval}'; SET LOCAL bytea_output = 'escape'"
+                )
+            )
             for stmt in hash_settings_sql():
                 conn.execute(text(stmt))
             out.append(
                 conn.execute(
                     text(
-                        f"SELECT {expr} FROM (SELECT timestamptz '2024-05-06 07:08:09+02' AS t,"
-                        " date '2024-05-06' AS d, float8 '0.1' AS f) x"
+                        f"SELECT {all_hash_sql(cols)} FROM (SELECT timestamptz '2024-05-06 07:08:09+02' AS t,"
+                        " date '2024-05-06' AS d, float8 '0.1' AS f, interval '1 day 2 hours' AS i, '\\x00ff'::bytea AS b) x"
                     )
                 ).scalar_one()
             )
@@ -108,10 +232,28 @@ def test_distinct_rows_hash_distinct(pg_engine: Engine, rows: list[tuple[Any, ..
     assert len(set(hashes)) == len(rows)
 
 
-@pytest.mark.parametrize("cols", [[], ["a"]])
-def test_builders_validate(cols: list[str]) -> None:
-    if not cols:
-        with pytest.raises(ValueError):
-            all_hash_sql(cols)
-    else:
-        assert "hashtextextended(" in all_hash_sql(cols)
+def test_builders_validate() -> None:
+    with pytest.raises(ValueError):
+        all_hash_sql([])
+
+
+def test_a_table_of_the_earlier_scheme_is_rehashed_once(pg_engine: Engine) -> None:
+    table = DDLTable([DDLColumn("id", Integer(), nullable=False), DDLColumn("name", VarChar(20))], ["id"])
+    with pg_engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS ds_test_rehash"))
+        for stmt in create_staging_table_sql("ds_test_rehash", table):
+            conn.execute(text(stmt))
+        # A fresh table carries the marker: nothing to rehash.
+        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is False
+        # What an earlier scheme left: other hash values, no marker.
+        conn.execute(text("INSERT INTO ds_test_rehash VALUES (1, 'a', 1, 11), (2, NULL, 1, 22)"))
+        conn.execute(text(f"COMMENT ON COLUMN ds_test_rehash.{ALL_HASH} IS NULL"))
+        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is True
+        cols = [("id", Integer()), ("name", VarChar(20))]
+        fresh: dict[int, int] = dict(conn.execute(text(f"SELECT id, {all_hash_sql(cols)} FROM ds_test_rehash")).all())
+        stored: dict[int, int] = dict(conn.execute(text(f"SELECT id, {ALL_HASH} FROM ds_test_rehash")).all())
+        marker = conn.execute(text("SELECT col_description('ds_test_rehash'::regclass, 4)")).scalar_one()
+        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is False
+        conn.execute(text("DROP TABLE ds_test_rehash"))
+    assert stored == fresh and set(stored) == {1, 2} and 11 not in stored.values()
+    assert marker == SCHEME_MARKER

@@ -75,6 +75,7 @@ from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
     SchemaEvolutionError,
+    ensure_hash_scheme,
     ensure_merge_table,
     ensure_staging_table,
     evolution_sql,
@@ -230,6 +231,13 @@ class StreamJob:
                     if self._widens_types(conn, t):
                         dropped_views += drop_dependent_views(conn, t.merge)
                     ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
+                    for name in (t.staging, t.merge):
+                        if ensure_hash_scheme(conn, name, t.dataset.schema):
+                            log.info(
+                                "%s: table %s: stored row hashes recomputed under the current scheme",
+                                self._where(),
+                                name,
+                            )
         except SchemaEvolutionError as exc:
             raise JobError(f"{self._where()}: {exc}") from None
         if dropped_views:

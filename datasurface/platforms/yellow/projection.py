@@ -53,6 +53,7 @@ from datasurface.model.schema import (
     VarChar,
 )
 
+from .hashing import SCHEME_MARKER, hash_settings_sql, hashed_columns, rehash_sql
 from .naming import index_name, quote_ident
 from .pgconn import AnyConnection, text
 
@@ -66,6 +67,7 @@ __all__ = [
     "SchemaEvolutionError",
     "create_merge_table_sql",
     "create_staging_table_sql",
+    "ensure_hash_scheme",
     "ensure_merge_table",
     "ensure_staging_table",
     "evolution_sql",
@@ -181,14 +183,14 @@ def create_staging_table_sql(name: str, table: DDLTable) -> list[str]:
     bulk-load speed)."""
     _require_key(table, f"Staging table {name!r}")
     cols = ",\n  ".join(c.ddl() for c in staging_columns(table))
-    return [f"CREATE UNLOGGED TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
+    return [f"CREATE UNLOGGED TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)", _hash_scheme_comment(name)]
 
 
 def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> list[str]:
     """``CREATE TABLE IF NOT EXISTS`` plus its indexes for a live or forensic merge table."""
     _require_key(table, f"Merge table {name!r}")
     cols = ",\n  ".join(c.ddl() for c in merge_columns(table, forensic=forensic))
-    stmts = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)"]
+    stmts = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} (\n  {cols}\n)", _hash_scheme_comment(name)]
     tbl = quote_ident(name)
     keys = ", ".join(quote_ident(k) for k in table.primary_key)
     if forensic:
@@ -203,6 +205,32 @@ def create_merge_table_sql(name: str, table: DDLTable, *, forensic: bool) -> lis
     else:
         stmts.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {quote_ident(index_name(name, 'key'))} ON {tbl} ({keys})")
     return stmts
+
+
+def _hash_scheme_comment(name: str) -> str:
+    return f"COMMENT ON COLUMN {quote_ident(name)}.{quote_ident(ALL_HASH)} IS '{SCHEME_MARKER}'"
+
+
+def ensure_hash_scheme(conn: AnyConnection, name: str, table: DDLTable) -> bool:
+    """Rehash the stored row hashes of staging or merge table `name` if they predate the
+    current scheme (`hashing`; its marker is the comment on the hash column); True if it did.
+
+    A one-off ``UPDATE`` of every row, in the caller's transaction, with the hash settings
+    pinned for the rest of it: without it, every row would look changed to the next merge
+    (forensic history would record a new version of every row). Run after the table is
+    created or evolved, so that the model's columns all exist."""
+    marker = conn.execute(
+        text(
+            "SELECT col_description(to_regclass(:rel),"
+            " (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass(:rel) AND a.attname = :col))"
+        ),
+        {"rel": quote_ident(name), "col": ALL_HASH},
+    ).scalar_one()
+    if marker == SCHEME_MARKER:
+        return False
+    for stmt in [*hash_settings_sql(), *rehash_sql(name, hashed_columns(table), ALL_HASH)]:
+        conn.execute(text(stmt))
+    return True
 
 
 def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None) -> dict[str, PhysicalColumn]:

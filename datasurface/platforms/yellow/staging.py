@@ -60,7 +60,7 @@ from datasurface.model.schema import (
 )
 
 from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
-from .hashing import HASH_SETTINGS, all_hash_sql
+from .hashing import HASH_SETTINGS, all_hash_sql, hashed_columns
 from .naming import physical_name, qualified, quote_ident
 from .pgconn import AnyConnection, database_errors, text
 from .projection import ALL_HASH, BATCH_ID, BATCH_IN, BATCH_OUT, LIVE_BATCH_OUT
@@ -386,7 +386,12 @@ def _ingest_copy(
         f"{conv.value_sql(quote_ident(conv.column.name))} AS {quote_ident(conv.column.name)}" for conv in convs
     )
     names = list(into_columns or _staging_columns(table))
-    outputs = [*("x." + quote_ident(c) for c in cols), str(int(batch_id)), all_hash_sql(cols, "x"), *extra_values]
+    outputs = [
+        *("x." + quote_ident(c) for c in cols),
+        str(int(batch_id)),
+        all_hash_sql(hashed_columns(table), "x"),
+        *extra_values,
+    ]
     base_types = _base_types(target, staging_table)
     typed = ", ".join(f"CAST({value} AS {base_types[name]})" for value, name in zip(outputs, names, strict=True))
     select = f"SELECT {typed} FROM (SELECT {values} FROM {src}{where}) x"
@@ -545,7 +550,7 @@ def _ingest_fetch(
     values = ", ".join(conv.value_sql("x." + quote_ident(conv.column.name)) for conv in convs)
     insert = (
         f"INSERT INTO {quote_ident(staging_table)} ({_staging_insert_columns(table)})"
-        f" SELECT y.*, :batch_id, {all_hash_sql(cols, 'y')}"
+        f" SELECT y.*, :batch_id, {all_hash_sql(hashed_columns(table), 'y')}"
         f" FROM (SELECT {values} FROM {quote_ident(load)} x) y ({col_list})"
     )
     tgt_conn = _driver(target)
