@@ -6,9 +6,10 @@ the same widenings with `ALTER TABLE`. Keeping the table here means the two can 
 disagree about what "widen" means.
 
 A widening is a change where every value the old type can hold is held *exactly* by the new
-type and keeps the same text form, so existing rows, their row hashes and consumers' queries
-stay valid. That is why decimal scale must stay the same (12.50 would become 12.5000 and every
-row hash would change) and why `Timestamp` without -> with time zone is not a widening: the
+type and means the same there, so existing rows, their row hashes (the Yellow engine hashes a
+value identically under both types; its tests check every rule here) and consumers' queries
+stay valid. That is why decimal scale must stay the same (12.50 would become 12.5000: another
+value in text, and every row hash would change) and why `Timestamp` without -> with time zone is not a widening: the
 stored wall-clock values would silently be reinterpreted as instants in some zone.
 """
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
 
+from datasurface.model import type_widening
 from datasurface.model.schema import (
     BigInt,
     Binary,
@@ -166,17 +167,38 @@ def test_column_order_does_not_matter(pg_engine: Engine) -> None:
     assert all_hash_sql(TEXT3) == all_hash_sql(list(reversed(TEXT3)))
 
 
-# (old type, new type, literal): each widening `projection` applies in place.
-WIDENINGS: list[tuple[DataType, DataType, str]] = [
-    (SmallInt(), Integer(), "-7"),
-    (Integer(), BigInt(), "2147483647"),
-    (Integer(), Decimal(12, 0), "-2147483648"),
-    (BigInt(), Decimal(25, 0), "9223372036854775807"),
-    (VarChar(5), VarChar(50), "'abc'"),
-    (VarChar(5), Text(), "'abc'"),
-    (Char(5), Text(), "'abc'"),
-    (Decimal(5, 2), Decimal(9, 2), "123.40"),
-]
+# Instances of each model type and values to store in them, from which one example of every
+# rule of the model's widening table is picked: a rule added there is covered here.
+_INSTANCES: list[DataType] = [
+    SmallInt(), Integer(), BigInt(), Decimal(5, 2), Decimal(9, 2), Decimal(5, 0), Decimal(10, 0),
+    Decimal(19, 0), Float(), Double(), VarChar(3), VarChar(8), Char(3), Char(8), Text(),
+]  # fmt: skip
+_VALUES: dict[type[DataType], list[str]] = {
+    SmallInt: ["-32768", "7"],
+    Integer: ["-2147483648", "7"],
+    BigInt: ["9223372036854775807", "-7"],
+    Decimal: ["123.40", "-0.5", "7"],
+    Float: ["0.1", "'-0'", "'NaN'", "3.4e38"],
+    VarChar: ["'ab'", "''", "'a '"],
+    Char: ["'ab'", "''", "'a '"],
+}
+WIDENINGS: list[tuple[DataType, DataType, str]] = []
+for _rule in type_widening.WIDENINGS:
+    _old, _new = next(
+        (o, n)
+        for o in _INSTANCES
+        for n in _INSTANCES
+        if type(o) is _rule.old and type(n) is _rule.new and o != n and _rule.applies(o, n)
+    )
+    WIDENINGS += [
+        (_old, _new, value)
+        for value in _VALUES[_rule.old]
+        if not (isinstance(_old, Decimal) and "." in value and _old.scale == 0)
+    ]
+
+
+def test_every_widening_rule_has_examples() -> None:
+    assert {(type(o), type(n)) for o, n, _ in WIDENINGS} == {(r.old, r.new) for r in type_widening.WIDENINGS}
 
 
 @pytest.mark.parametrize(("old", "new", "literal"), WIDENINGS, ids=lambda v: v.sql() if isinstance(v, DataType) else "")

@@ -53,9 +53,10 @@ def test_every_type_round_trips_through_format_type(pg_engine: Engine) -> None:
     with pg_engine.begin() as conn:
         pj.ensure_merge_table(conn, "m", table, forensic=True)
         cols = pj.read_table_columns(conn, "m")
-    for i, (_, expected) in enumerate(TYPES):
-        assert pj.pg_type(TYPES[i][0]) == expected
+    for i, (model_type, expected) in enumerate(TYPES):
+        assert pj.pg_type(model_type) == expected
         assert cols[f"c{i}"].pg_type == expected
+        assert pj.model_type(expected) == model_type  # how an existing table's types are read back
     assert not cols["id"].nullable and cols["c0"].nullable
     assert [c for c in cols if c.startswith("ds_surf")] == [
         pj.BATCH_ID,
@@ -152,12 +153,37 @@ def test_evolution_adds_and_widens_never_drops(pg_engine: Engine) -> None:
         (Decimal(10, 2), Decimal(12, 3)),
         (Text(), Integer()),
         (Double(), Float()),
+        (Integer(), Decimal(12, 2)),  # not in the model's widening table: 7 would read 7.00
+        (Timestamp(), Timestamp(with_time_zone=True)),
     ],
 )
 def test_narrowing_refused(old: object, new: object) -> None:
     existing = {"c": pj.PhysicalColumn("c", pj.pg_type(old))}  # type: ignore[arg-type]
     with pytest.raises(pj.SchemaEvolutionError, match="'t' / column 'c'"):
         pj.evolution_sql("t", existing, [pj.PhysicalColumn("c", pj.pg_type(new))])  # type: ignore[arg-type]
+
+
+def test_char_widens_to_longer_char_and_varchar_as_the_model_allows(pg_engine: Engine) -> None:
+    # The change checker accepts CHAR(n) -> CHAR(m >= n) and -> VARCHAR(m >= n); the engine
+    # must apply them too, or an accepted model change would stop the stream.
+    old = DDLTable(
+        [DDLColumn("id", Integer(), nullable=False), DDLColumn("a", Char(3)), DDLColumn("b", Char(3))], ["id"]
+    )
+    new = DDLTable(
+        [DDLColumn("id", Integer(), nullable=False), DDLColumn("a", Char(8)), DDLColumn("b", VarChar(8))], ["id"]
+    )
+    with pg_engine.begin() as conn:
+        pj.ensure_merge_table(conn, "w", old, forensic=False)
+        conn.execute(text("INSERT INTO w (id, a, b, ds_surf_batch_id, ds_surf_all_hash) VALUES (1, 'ab', 'ab', 1, 0)"))
+    with pg_engine.begin() as conn:
+        changes = pj.schema_changes("w", pj.read_table_columns(conn, "w"), pj.merge_columns(new, forensic=False))
+        pj.ensure_merge_table(conn, "w", new, forensic=False)
+        row = conn.execute(text("SELECT a, b, length(b) FROM w")).one()
+    assert [(c.column.name, c.widened_from, c.column.pg_type) for c in changes] == [
+        ("a", "character(3)", "character(8)"),
+        ("b", "character(3)", "character varying(8)"),
+    ]
+    assert tuple(row) == ("ab      ", "ab", 2)
 
 
 def test_merge_needs_a_key() -> None:

@@ -38,9 +38,12 @@ Properties the merge relies on:
   and NULL differs from '' (whose term is a hash, not 0).
 - **Column order does not matter** (XOR commutes), and the seed makes the same value in two
   columns hash differently, so values swapped between columns are a change.
-- **Widening keeps hashes**: the evolutions `projection` allows render or hash a value the
-  same way before and after (int to bigint or to numeric of scale 0, varchar(n) to
-  varchar(m) or text, char(n) to text, numeric with more digits at the same scale).
+- **Widening keeps hashes**: every widening of the model's table
+  (`datasurface.model.type_widening`, which the engine applies with ``ALTER TABLE``) renders
+  or hashes a value the same way before and after: integers to wider integers or to
+  decimals of scale 0, decimals with more digits at the same scale, real to double
+  precision (floats are hashed as double precision), longer strings and strings to text
+  (char's padding is not part of its value).
 
 Text renderings of numbers, intervals and bytea (and the cast of a time-zoned timestamp)
 depend on session settings. Every session that computes hashes (the source session when a
@@ -57,7 +60,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from datasurface.model.schema import DataType, Date, DDLTable, Timestamp
+from datasurface.model.schema import DataType, Date, DDLTable, Double, Float, Timestamp
 
 from .naming import quote_ident
 
@@ -96,6 +99,10 @@ def _column_hash(name: str, data_type: DataType, alias: str | None) -> str:
     seed = column_seed(name)
     if isinstance(data_type, Timestamp | Date):
         return f"timestamp_hash_extended(CAST({ref} AS timestamp), {seed})"
+    if isinstance(data_type, Float | Double):
+        # As double precision, which holds every real exactly: widening real to double
+        # precision keeps the hash (a real's own rendering, '0.1', would not).
+        return f'hashtextextended(CAST(CAST({ref} AS double precision) AS text) COLLATE "C", {seed})'
     # Strings: the cast to text is a relabelling (char(n) drops its padding, as its own
     # comparisons do); other types: their exact text rendering.
     return f'hashtextextended(CAST({ref} AS text) COLLATE "C", {seed})'

@@ -78,9 +78,9 @@ from .projection import (
     ensure_hash_scheme,
     ensure_merge_table,
     ensure_staging_table,
-    evolution_sql,
     merge_columns,
     read_table_columns,
+    schema_changes,
 )
 from .staging import (
     SourceTable,
@@ -297,7 +297,7 @@ class StreamJob:
         """Will evolving the merge table change a column's type (which views block)?"""
         existing = read_table_columns(conn, t.merge)
         wanted = merge_columns(t.dataset.schema, forensic=self.forensic)
-        return bool(existing) and any(" ALTER COLUMN " in stmt for stmt in evolution_sql(t.merge, existing, wanted))
+        return bool(existing) and any(change.widens for change in schema_changes(t.merge, existing, wanted))
 
     # -- batch lifecycle -------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ merge-table key columns): a NOT NULL column added later could not be added to a 
 already has rows, and old versions must read NULL. The model's nullability is the
 producer's promise, checked by lint, not a physical constraint.
 
-Schema evolution (`evolution_sql`) only adds columns and widens types; it never drops.
+Schema evolution (`schema_changes`) only adds columns and widens types; it never drops.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from datasurface.model.schema import (
     Timestamp,
     VarChar,
 )
+from datasurface.model.type_widening import TypeChange, classify_type_change
 
 from .hashing import SCHEME_MARKER, hash_settings_sql, hashed_columns, rehash_sql
 from .naming import index_name, quote_ident
@@ -63,6 +64,7 @@ __all__ = [
     "BATCH_IN",
     "BATCH_OUT",
     "LIVE_BATCH_OUT",
+    "ColumnChange",
     "PhysicalColumn",
     "SchemaEvolutionError",
     "create_merge_table_sql",
@@ -72,8 +74,10 @@ __all__ = [
     "ensure_staging_table",
     "evolution_sql",
     "merge_columns",
+    "model_type",
     "pg_type",
     "read_table_columns",
+    "schema_changes",
     "staging_columns",
 ]
 
@@ -250,46 +254,85 @@ def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None
     return {r[0]: PhysicalColumn(r[0], r[1], bool(r[2])) for r in rows}
 
 
-_INT_RANK = {"smallint": 1, "integer": 2, "bigint": 3}
-_VARCHAR = re.compile(r"character varying\((\d+)\)\Z")
-_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)\Z")
+_SIZED = re.compile(r"(character varying|character|numeric)\((\d+)(?:,(\d+))?\)\Z")
+_UNSIZED: dict[str, DataType] = {
+    "smallint": SmallInt(),
+    "integer": Integer(),
+    "bigint": BigInt(),
+    "real": Float(),
+    "double precision": Double(),
+    "text": Text(),
+    "boolean": Boolean(),
+    "date": Date(),
+    "timestamp without time zone": Timestamp(),
+    "timestamp with time zone": Timestamp(with_time_zone=True),
+    "interval": Interval(),
+    "bytea": Binary(),
+    "jsonb": Json(),
+}
+
+
+def model_type(pg_type_name: str) -> DataType | None:
+    """The model type whose column type (`pg_type`) is `pg_type_name` (a ``format_type``
+    spelling), or None for a type no model type maps to."""
+    if pg_type_name in _UNSIZED:
+        return _UNSIZED[pg_type_name]
+    m = _SIZED.match(pg_type_name)
+    if m is None:
+        return None
+    if m[1] == "numeric":
+        return Decimal(int(m[2]), int(m[3] or 0))
+    return VarChar(int(m[2])) if m[1] == "character varying" else Char(int(m[2]))
 
 
 def _is_widening(old: str, new: str) -> bool:
-    """True when every value of type `old` converts losslessly to `new`."""
-    if old in _INT_RANK and new in _INT_RANK:
-        return _INT_RANK[new] > _INT_RANK[old]
-    if old in _INT_RANK and (m := _NUMERIC.match(new)):
-        digits = {"smallint": 5, "integer": 10, "bigint": 19}[old]
-        return int(m[1]) - int(m[2]) >= digits
-    if old == "real" and new == "double precision":
-        return True
-    if (mo := _VARCHAR.match(old)) and (mn := _VARCHAR.match(new)):
-        return int(mn[1]) > int(mo[1])
-    if (_VARCHAR.match(old) or old.startswith("character(")) and new == "text":
-        return True
-    if (mo := _NUMERIC.match(old)) and (mn := _NUMERIC.match(new)):
-        # Same scale only: a new scale re-renders every value ('1.5' -> '1.50'), which would
-        # change every row hash and rewrite the whole table at the next merge.
-        return int(mn[2]) == int(mo[2]) and int(mn[1]) > int(mo[1])
-    return False
+    """True when the model's one widening table (`datasurface.model.type_widening`, which
+    the change checker applies to pull requests) lets type `old` widen to `new`."""
+    old_type, new_type = model_type(old), model_type(new)
+    return (
+        old_type is not None
+        and new_type is not None
+        and classify_type_change(old_type, new_type) is TypeChange.WIDENING
+    )
 
 
-def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Sequence[PhysicalColumn]) -> list[str]:
-    """``ALTER TABLE`` statements that bring table `name` from `existing` to `wanted` columns.
+@dataclass(frozen=True, slots=True)
+class ColumnChange:
+    """One step of a table's schema evolution: a column added, or its type widened."""
+
+    table: str
+    column: PhysicalColumn
+    #: The column's type before a widening; None when the column is added.
+    widened_from: str | None = None
+
+    @property
+    def widens(self) -> bool:
+        return self.widened_from is not None
+
+    def sql(self) -> str:
+        tbl, col = quote_ident(self.table), quote_ident(self.column.name)
+        if self.widened_from is None:
+            return f"ALTER TABLE {tbl} ADD COLUMN {col} {self.column.pg_type}"
+        return f"ALTER TABLE {tbl} ALTER COLUMN {col} TYPE {self.column.pg_type}"
+
+
+def schema_changes(
+    name: str, existing: Mapping[str, PhysicalColumn], wanted: Sequence[PhysicalColumn]
+) -> list[ColumnChange]:
+    """What brings table `name` from `existing` to `wanted` columns.
 
     New columns are added nullable (old rows and old versions read NULL). A type that
-    changed is altered only when the change is a widening (int to bigint, varchar(n) to
-    varchar(m > n) or text, numeric with more digits at the same scale, real to double precision); anything
-    else raises `SchemaEvolutionError` naming the table and column. Columns that the model
-    no longer has are kept: nothing is ever dropped.
+    changed is altered only when the change is a widening of the model's table (integers to
+    wider integers or to decimals of scale 0, decimals with more digits at the same scale,
+    real to double precision, longer strings, strings to text); anything else raises
+    `SchemaEvolutionError` naming the table and column. Columns that the model no longer
+    has are kept: nothing is ever dropped.
     """
-    stmts: list[str] = []
-    tbl = quote_ident(name)
+    changes: list[ColumnChange] = []
     for col in wanted:
         old = existing.get(col.name)
         if old is None:
-            stmts.append(f"ALTER TABLE {tbl} ADD COLUMN {quote_ident(col.name)} {col.pg_type}")
+            changes.append(ColumnChange(name, col))
         elif old.pg_type != col.pg_type:
             if not _is_widening(old.pg_type, col.pg_type):
                 raise SchemaEvolutionError(
@@ -297,8 +340,13 @@ def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Seq
                     f"{col.pg_type}; only widening changes are applied. Revert the type change or "
                     "introduce a new column."
                 )
-            stmts.append(f"ALTER TABLE {tbl} ALTER COLUMN {quote_ident(col.name)} TYPE {col.pg_type}")
-    return stmts
+            changes.append(ColumnChange(name, col, widened_from=old.pg_type))
+    return changes
+
+
+def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Sequence[PhysicalColumn]) -> list[str]:
+    """The ``ALTER TABLE`` statements of `schema_changes`."""
+    return [change.sql() for change in schema_changes(name, existing, wanted)]
 
 
 def _ensure(conn: AnyConnection, name: str, create: list[str], wanted: list[PhysicalColumn]) -> list[str]:
