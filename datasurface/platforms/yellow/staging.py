@@ -59,6 +59,7 @@ from datasurface.model.schema import (
     Timestamp,
 )
 
+from .copy_relay import relay
 from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
 from .hashing import HASH_SETTINGS, all_hash_sql, hashed_columns
 from .naming import physical_name, qualified, quote_ident
@@ -402,7 +403,7 @@ def _ingest_copy(
     try:
         with src_conn.cursor() as scur, tgt_conn.cursor() as tcur:
             with tcur.copy(copy_in) as cin, scur.copy(f"COPY ({select}) TO STDOUT (FORMAT binary)", params) as cout:
-                _relay(cout, cin)
+                relay(cout, cin)
             rows = int(tcur.rowcount)
     except Exception as exc:
         index = unfit_column(str(exc))
@@ -416,25 +417,6 @@ def _ingest_copy(
         source.rollback()
         raise ValueFidelityError(conv.column.name, conv.source_type, conv.column.type, conv.reason, key) from None
     return ChunkResult(rows=rows, last_key=upper, done=not more)
-
-
-#: Bytes gathered from the source before one write to the target: under psycopg's 128 KiB
-#: write slice, so that a block is sent as it is, not copied into slices.
-RELAY_BYTES = 120 * 1024
-
-
-def _relay(copy_out: Any, copy_in: Any) -> None:
-    """Pass a COPY stream from the source to the target. The source hands it over a row at
-    a time; writing each row on its own costs a driver round of its own per row, so rows are
-    gathered into blocks of `RELAY_BYTES` (COPY FROM takes the stream cut anywhere)."""
-    block = bytearray()
-    for row in copy_out:
-        block += row
-        if len(block) >= RELAY_BYTES:
-            copy_in.write(block)
-            block = bytearray()
-    if block:
-        copy_in.write(block)
 
 
 def _base_types(conn: AnyConnection, table: str) -> dict[str, str]:
