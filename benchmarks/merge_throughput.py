@@ -52,7 +52,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import merge_sql
 from datasurface.platforms.yellow import naming, pgconn
-from datasurface.platforms.yellow.job import JobOutcome, JobResult, StreamJob
+from datasurface.platforms.yellow.job import JobOutcome, JobResult
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import create_tables
 from tests.db_env import database_env
@@ -298,7 +298,7 @@ def run_job_in_process(stack: Stack, platform: str) -> tuple[float, JobResult]:
     job_log.setLevel(logging.INFO)
     job_log.addHandler(phases)
     try:
-        job = StreamJob(ctx.platform, ctx.stream, ctx.datasets, ctx.capture, merge_engine, source_engine)
+        job = ctx.job(engines=(merge_engine, source_engine))
         start = time.perf_counter()
         result = job.run()
         end = time.perf_counter()

@@ -22,7 +22,7 @@ from datasurface.platforms.yellow.batch_metadata import (
     reset_batch,
 )
 from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError
-from datasurface.platforms.yellow.job import JobBudget, JobError, JobOutcome, SourceMissingError, StreamJob
+from datasurface.platforms.yellow.job import JobBudget, JobError, JobOutcome, SourceMissingError
 from datasurface.platforms.yellow.pgconn import database_errors, first_line
 from datasurface.platforms.yellow.stream_context import StreamContext, StreamLookupError, load_stream
 
@@ -90,17 +90,7 @@ def run_command(
     budget.max_seconds = max_seconds if max_seconds is not None else budget.max_seconds
     budget.chunk_rows = chunk_rows or budget.chunk_rows
     try:
-        job = StreamJob(
-            ctx.platform,
-            ctx.stream,
-            ctx.datasets,
-            ctx.capture,
-            ctx.merge_engine(),
-            ctx.source_engine(),
-            budget=budget,
-            views=ctx.view_specs(),
-        )
-        result = job.run()
+        result = ctx.job(budget=budget).run()
     except SourceMissingError as exc:
         if ctx.transformer_workspace is not None:
             fail(

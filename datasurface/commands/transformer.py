@@ -11,7 +11,7 @@ from datasurface.commands.job import setup_logging
 from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ModelLoadError, load_model
 from datasurface.platforms.yellow.connections import ConnectionFailedError, CredentialError, engine_for
-from datasurface.platforms.yellow.job import JobError, JobOutcome, StreamJob
+from datasurface.platforms.yellow.job import JobError, JobOutcome
 from datasurface.platforms.yellow.pgconn import database_errors, first_line
 from datasurface.platforms.yellow.stream_context import (
     StreamLookupError,
@@ -50,10 +50,7 @@ def run_command(model_dir: str, platform: str, workspace: str, ingest: bool, as_
         outcome = None
         if ingest:
             ctx = load_stream(model.directory, platform, result.output_store)
-            job = StreamJob(
-                ctx.platform, ctx.stream, ctx.datasets, ctx.capture, ctx.merge_engine(), ctx.source_engine()
-            )
-            outcome = job.run()
+            outcome = ctx.job().run()
     except (
         ModelLoadError,
         StreamLookupError,

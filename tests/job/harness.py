@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from datasurface.platforms.yellow import naming
-from datasurface.platforms.yellow.job import JobBudget, JobResult, StreamJob
+from datasurface.platforms.yellow.job import JobBudget, JobResult
 from datasurface.platforms.yellow.projection import ALL_HASH, BATCH_ID
 from datasurface.platforms.yellow.stream_context import load_stream
 from simulator.schema import addresses, create_tables, customers
@@ -60,16 +60,8 @@ class Stack:
 
     def run(self, platform: str, *, max_rows: int = 10_000_000, chunk_rows: int = 100_000) -> JobResult:
         ctx = load_stream(self.model_dir, platform, STORE)
-        job = StreamJob(
-            ctx.platform,
-            ctx.stream,
-            ctx.datasets,
-            ctx.capture,
-            ctx.merge_engine(self.env),
-            ctx.source_engine(self.env),
-            budget=JobBudget(max_rows=max_rows, max_seconds=3600, chunk_rows=chunk_rows),
-        )
-        return job.run()
+        budget = JobBudget(max_rows=max_rows, max_seconds=3600, chunk_rows=chunk_rows)
+        return ctx.job(budget=budget, env=self.env).run()
 
     def cli(
         self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 120

@@ -20,6 +20,7 @@ from datasurface.model.lint import lint_ecosystem
 from datasurface.model.loader import ECO_FILE, LoadedModel, load_model, newest_model_dir
 
 from .connections import job_engine_for
+from .job import JobBudget, StreamJob
 from .pgconn import AnyEngine
 from .platform import YellowDataPlatform
 from .transformer_job import output_table
@@ -44,6 +45,28 @@ class StreamContext:
         """The consumer views that read this stream's merge tables on this platform."""
         views = plan_sink_views(self.model.ecosystem, self.model.assignments, self.platform)
         return [spec for sv in views if sv.stream == self.stream.stream for spec in sv.specs()]
+
+    def job(
+        self,
+        *,
+        budget: JobBudget | None = None,
+        env: Mapping[str, str] | None = None,
+        engines: tuple[AnyEngine, AnyEngine] | None = None,
+    ) -> StreamJob:
+        """The stream's job, built the one way every runner uses: the platform's budget unless
+        `budget` is given, the consumer views it keeps in step, and engines for the merge and
+        source databases (made from `env`, or the given (merge, source) pair)."""
+        merge, source = engines or (self.merge_engine(env), self.source_engine(env))
+        return StreamJob(
+            self.platform,
+            self.stream,
+            self.datasets,
+            self.capture,
+            merge,
+            source,
+            budget=budget,
+            views=self.view_specs(),
+        )
 
     def merge_engine(self, env: Mapping[str, str] | None = None) -> AnyEngine:
         return job_engine_for(
