@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import NotSupportedError
 
 from datasurface.model import type_widening
 from datasurface.model.schema import (
@@ -129,13 +130,16 @@ def test_distinct_values_of_every_type_hash_distinct(
 
 def test_case_insensitive_source_collation_still_sees_case_changes(pg_engine: Engine) -> None:
     with pg_engine.begin() as conn:
-        if not conn.execute(text("SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")).scalar_one():
-            pytest.skip("this server has no ICU collations")
-        conn.execute(
-            text(
-                "CREATE COLLATION IF NOT EXISTS ds_test_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
-            )
-        )
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    text(
+                        "CREATE COLLATION IF NOT EXISTS ds_test_ci"
+                        " (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
+                    )
+                )
+        except NotSupportedError:  # a server built without ICU (the embedded one)
+            pytest.skip("this Postgres is built without ICU: no case-insensitive collation to test with")
         conn.execute(text("CREATE TEMP TABLE ci (n int, v varchar(10) COLLATE ds_test_ci)"))
         conn.execute(text("INSERT INTO ci VALUES (0, 'abc'), (1, 'ABC')"))
         assert conn.execute(text("SELECT count(DISTINCT v) FROM ci")).scalar_one() == 1  # equal to the collation
