@@ -5,6 +5,8 @@ the earlier scheme."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import text
 
@@ -57,12 +59,20 @@ def _versions(stack: Stack, platform: str) -> int:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_unchanged_source_after_the_upgrade_changes_nothing(stack: Stack, platform: str) -> None:
+def test_unchanged_source_after_the_upgrade_changes_nothing(
+    stack: Stack, platform: str, caplog: pytest.LogCaptureFixture
+) -> None:
     load_source(stack, [customer(i) for i in range(1, 21)], [address(i, i) for i in range(1, 21)])
     assert stack.run(platform).outcome is JobOutcome.DONE
     versions = _versions(stack, platform)
     _as_if_written_by_the_earlier_scheme(stack, platform)
+    caplog.set_level(logging.INFO, logger="datasurface.job")
     second = stack.run(platform)
+    said = [r.getMessage() for r in caplog.records if "recomputing its stored row hashes" in r.getMessage()]
+    assert sorted(m.split("table ")[1].split(":")[0] for m in said) == sorted(_tables(platform))
+    caplog.clear()
+    assert stack.run(platform).outcome is JobOutcome.DONE  # once only
+    assert not [r for r in caplog.records if "recomputing" in r.getMessage()]
     assert second.outcome is JobOutcome.DONE and second.batch_id == 2
     assert (second.counts.inserted, second.counts.updated, second.counts.deleted) == (0, 0, 0)
     assert _versions(stack, platform) == versions

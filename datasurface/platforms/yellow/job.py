@@ -232,12 +232,7 @@ class StreamJob:
                         dropped_views += drop_dependent_views(conn, t.merge)
                     ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
                     for name in (t.staging, t.merge):
-                        if ensure_hash_scheme(conn, name, t.dataset.schema):
-                            log.info(
-                                "%s: table %s: stored row hashes recomputed under the current scheme",
-                                self._where(),
-                                name,
-                            )
+                        ensure_hash_scheme(conn, name, t.dataset.schema, before=self._log_rehash)
         except SchemaEvolutionError as exc:
             raise JobError(f"{self._where()}: {exc}") from None
         if dropped_views:
@@ -285,6 +280,14 @@ class StreamJob:
                 continue
             return JobResult(JobOutcome.DONE, batch.batch_id, BatchStatus.COMMITTED.value, counts, staged)
         raise AssertionError("unreachable")
+
+    def _log_rehash(self, table: str) -> None:
+        log.info(
+            "%s: table %s: recomputing its stored row hashes under the current hash scheme"
+            " (once, after an upgrade; one UPDATE of every row)",
+            self._where(),
+            table,
+        )
 
     def _keep_working(self, batch: BatchRecord, staged: int) -> JobResult:
         log.info("%s: batch %s: budget reached after %s rows; KEEP_WORKING", self._where(), batch.batch_id, staged)

@@ -29,7 +29,7 @@ Schema evolution (`schema_changes`) only adds columns and widens types; it never
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from datasurface.errors import DataSurfaceError
@@ -215,9 +215,12 @@ def _hash_scheme_comment(name: str) -> str:
     return f"COMMENT ON COLUMN {quote_ident(name)}.{quote_ident(ALL_HASH)} IS '{SCHEME_MARKER}'"
 
 
-def ensure_hash_scheme(conn: AnyConnection, name: str, table: DDLTable) -> bool:
+def ensure_hash_scheme(
+    conn: AnyConnection, name: str, table: DDLTable, *, before: Callable[[str], None] | None = None
+) -> bool:
     """Rehash the stored row hashes of staging or merge table `name` if they predate the
     current scheme (`hashing`; its marker is the comment on the hash column); True if it did.
+    `before(name)` is called first, so that a caller can say what a long rehash is doing.
 
     A one-off ``UPDATE`` of every row, in the caller's transaction, with the hash settings
     pinned for the rest of it: without it, every row would look changed to the next merge
@@ -232,6 +235,8 @@ def ensure_hash_scheme(conn: AnyConnection, name: str, table: DDLTable) -> bool:
     ).scalar_one()
     if marker == SCHEME_MARKER:
         return False
+    if before is not None:
+        before(name)
     for stmt in [*hash_settings_sql(), *rehash_sql(name, hashed_columns(table), ALL_HASH)]:
         conn.execute(text(stmt))
     return True
