@@ -260,21 +260,14 @@ def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None
 
 
 _SIZED = re.compile(r"(character varying|character|numeric)\((\d+)(?:,(\d+))?\)\Z")
+# Read back through `pg_type` itself, so the two directions can't disagree.
 _UNSIZED: dict[str, DataType] = {
-    "smallint": SmallInt(),
-    "integer": Integer(),
-    "bigint": BigInt(),
-    "real": Float(),
-    "double precision": Double(),
-    "text": Text(),
-    "boolean": Boolean(),
-    "date": Date(),
-    "timestamp without time zone": Timestamp(),
-    "timestamp with time zone": Timestamp(with_time_zone=True),
-    "interval": Interval(),
-    "bytea": Binary(),
-    "jsonb": Json(),
-}
+    pg_type(t): t
+    for t in (
+        SmallInt(), Integer(), BigInt(), Float(), Double(), Text(), Boolean(), Date(), Timestamp(),
+        Timestamp(with_time_zone=True), Interval(), Binary(), Json(),
+    )
+}  # fmt: skip
 
 
 def model_type(pg_type_name: str) -> DataType | None:
