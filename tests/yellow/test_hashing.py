@@ -34,7 +34,7 @@ from datasurface.model.schema import (
     Timestamp,
     VarChar,
 )
-from datasurface.platforms.yellow.hashing import SCHEME_MARKER, all_hash_sql, hash_settings_sql
+from datasurface.platforms.yellow.hashing import SCHEME_MARKER, all_hash_sql, pin_hash_settings
 from datasurface.platforms.yellow.projection import (
     ALL_HASH,
     create_staging_table_sql,
@@ -57,8 +57,7 @@ def _hashes(conn: Connection, rows: list[tuple[Any, ...]], cols: list[tuple[str,
 
 def _hash_values(conn: Connection, data_type: DataType, literals: list[str]) -> list[int]:
     """The hash of a one-column row holding each SQL literal (cast to the model type)."""
-    for stmt in hash_settings_sql():
-        conn.execute(text(stmt))
+    pin_hash_settings(conn)
     rows = " UNION ALL ".join(
         f"SELECT {i} AS n, CAST({lit} AS {pg_type(data_type)}) AS v" for i, lit in enumerate(literals)
     )
@@ -234,8 +233,7 @@ def test_rendering_is_pinned_by_session_settings(pg_engine: Engine) -> None:
                     f" SET LOCAL IntervalStyle = '{interval}'; SET LOCAL bytea_output = 'escape'"
                 )
             )
-            for stmt in hash_settings_sql():
-                conn.execute(text(stmt))
+            pin_hash_settings(conn)
             out.append(
                 conn.execute(
                     text(

@@ -48,7 +48,7 @@ Properties the merge relies on:
 Text renderings of numbers, intervals and bytea (and the cast of a time-zoned timestamp)
 depend on session settings. Every session that computes hashes (the source session when a
 Postgres source computes them inside its COPY, the merge session otherwise) first pins
-them (`HASH_SETTINGS`, `hash_settings_sql`) so that a value always hashes the same way.
+them (`HASH_SETTINGS`, `pin_hash_settings`) so that a value always hashes the same way.
 
 Tables written under scheme 1 are rehashed once, in the job's set-up transaction
 (`rehash_sql`, `SCHEME_MARKER`): an old hash compared with a new one would make every row
@@ -63,8 +63,9 @@ from collections.abc import Sequence
 from datasurface.model.schema import DataType, Date, DDLTable, Double, Float, Timestamp
 
 from .naming import quote_ident
+from .pgconn import AnyConnection, text
 
-__all__ = ["HASH_SETTINGS", "SCHEME_MARKER", "all_hash_sql", "hash_settings_sql", "hashed_columns", "rehash_sql"]
+__all__ = ["HASH_SETTINGS", "SCHEME_MARKER", "all_hash_sql", "hashed_columns", "pin_hash_settings", "rehash_sql"]
 
 # Pinned renderings for hashing (SET LOCAL: they end with the transaction).
 HASH_SETTINGS: dict[str, str] = {
@@ -79,9 +80,11 @@ HASH_SETTINGS: dict[str, str] = {
 SCHEME_MARKER = "datasurface row hash scheme 2"
 
 
-def hash_settings_sql() -> list[str]:
-    """``SET LOCAL`` statements to run in the transaction that computes hashes."""
-    return [f"SET LOCAL {name} = '{value}'" for name, value in HASH_SETTINGS.items()]
+def pin_hash_settings(conn: AnyConnection) -> None:
+    """Pin `HASH_SETTINGS` for the rest of `conn`'s transaction (``set_config(..., true)``,
+    the values bound), before anything in it computes a hash."""
+    for name, value in HASH_SETTINGS.items():
+        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
 
 
 def hashed_columns(table: DDLTable) -> list[tuple[str, DataType]]:
@@ -122,7 +125,7 @@ def all_hash_sql(columns: Sequence[tuple[str, DataType]], alias: str | None = No
 
 def rehash_sql(table: str, columns: Sequence[tuple[str, DataType]], hash_column: str) -> list[str]:
     """Statements that recompute `hash_column` of every row of `table` under this scheme and
-    mark the column (`SCHEME_MARKER`); run after `hash_settings_sql`, in one transaction."""
+    mark the column (`SCHEME_MARKER`); run after `pin_hash_settings`, in one transaction."""
     tbl = quote_ident(table)
     col = quote_ident(hash_column)
     return [

@@ -54,7 +54,7 @@ from datasurface.model.schema import (
 )
 from datasurface.model.type_widening import TypeChange, classify_type_change
 
-from .hashing import SCHEME_MARKER, hash_settings_sql, hashed_columns, rehash_sql
+from .hashing import SCHEME_MARKER, hashed_columns, pin_hash_settings, rehash_sql
 from .naming import index_name, quote_ident
 from .pgconn import AnyConnection, text
 
@@ -237,7 +237,8 @@ def ensure_hash_scheme(
         return False
     if before is not None:
         before(name)
-    for stmt in [*hash_settings_sql(), *rehash_sql(name, hashed_columns(table), ALL_HASH)]:
+    pin_hash_settings(conn)
+    for stmt in rehash_sql(name, hashed_columns(table), ALL_HASH):
         conn.execute(text(stmt))
     return True
 

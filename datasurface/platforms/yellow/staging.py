@@ -61,7 +61,7 @@ from datasurface.model.schema import (
 
 from .copy_relay import relay
 from .fidelity import ColumnConversion, ValueFidelityError, conversion, unfit_column, wide_type
-from .hashing import HASH_SETTINGS, all_hash_sql, hashed_columns
+from .hashing import all_hash_sql, hashed_columns, pin_hash_settings
 from .naming import physical_name, qualified, quote_ident
 from .pgconn import AnyConnection, database_errors, text
 from .projection import ALL_HASH, BATCH_ID, BATCH_IN, BATCH_OUT, LIVE_BATCH_OUT
@@ -167,11 +167,6 @@ def clear_staging(target: AnyConnection, staging_table: str, batch_id: int | Non
         text(f"DELETE FROM {quote_ident(staging_table)} WHERE {quote_ident(BATCH_ID)} = :b"), {"b": batch_id}
     ).rowcount
     return int(deleted)
-
-
-def _set_hash_settings(conn: AnyConnection) -> None:
-    for name, value in HASH_SETTINGS.items():
-        conn.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
 
 
 def _driver(conn: AnyConnection) -> Any:
@@ -361,7 +356,7 @@ def _ingest_copy(
     target column's type without its modifier (a CAST to `varchar(n)` could truncate, one to
     `varchar` never does; values were already converted exactly to the model's type, whose
     base type the column has, so these casts change no value)."""
-    _set_hash_settings(source)  # the hash is computed by the source session
+    pin_hash_settings(source)  # the hash is computed by the source session
     target.execute(text("SELECT 1"))  # make sure the target transaction has begun
     src_conn, tgt_conn = _driver(source), _driver(target)
     src = qualified(source_table.name, source_table.schema)
@@ -441,16 +436,11 @@ def _example_key(
     """The first key (in key order) whose `conv` column does not fit, or None."""
     cur_sql = f"{select}{where or ' WHERE true'} AND {conv.unfit_sql(quote_ident(conv.column.name))}"
     key_list = ", ".join(quote_ident(k) for k in table.primary_key)
+    pin_hash_settings(conn)
     with _driver(conn).cursor() as cur:
-        _set_hash_settings_driver(cur)
         cur.execute(f"{cur_sql} ORDER BY {key_list} LIMIT 1", params)
         found = cur.fetchone()
     return None if found is None else dict(zip(table.primary_key, found, strict=True))
-
-
-def _set_hash_settings_driver(cur: Any) -> None:
-    for name, value in HASH_SETTINGS.items():
-        cur.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def _first_line(exc: BaseException) -> str:
@@ -521,7 +511,7 @@ def _ingest_fetch(
     if limit is not None:
         stmt = stmt.limit(limit + 1)
 
-    _set_hash_settings(target)  # the hash is computed by the target session
+    pin_hash_settings(target)  # the hash is computed by the target session
     load = physical_name("ds_surf_load", staging_table)
     col_list = ", ".join(quote_ident(c) for c in cols)
     wide = ", ".join(f"{quote_ident(c.column.name)} {c.source_type}" for c in convs)
