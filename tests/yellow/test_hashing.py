@@ -37,8 +37,7 @@ from datasurface.model.schema import (
 from datasurface.platforms.yellow.hashing import SCHEME_MARKER, all_hash_sql, pin_hash_settings
 from datasurface.platforms.yellow.projection import (
     ALL_HASH,
-    create_staging_table_sql,
-    ensure_hash_scheme,
+    ensure_staging_table,
     pg_type,
 )
 
@@ -263,21 +262,24 @@ def test_builders_validate() -> None:
 
 def test_a_table_of_the_earlier_scheme_is_rehashed_once(pg_engine: Engine) -> None:
     table = DDLTable([DDLColumn("id", Integer(), nullable=False), DDLColumn("name", VarChar(20))], ["id"])
+    rehashed: list[str] = []
     with pg_engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS ds_test_rehash"))
-        for stmt in create_staging_table_sql("ds_test_rehash", table):
-            conn.execute(text(stmt))
+        ensure_staging_table(conn, "ds_test_rehash", table, before_rehash=rehashed.append)
         # A fresh table carries the marker: nothing to rehash.
-        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is False
+        assert ensure_staging_table(conn, "ds_test_rehash", table, before_rehash=rehashed.append) == []
+        assert rehashed == []
         # What an earlier scheme left: other hash values, no marker.
         conn.execute(text("INSERT INTO ds_test_rehash VALUES (1, 'a', 1, 11), (2, NULL, 1, 22)"))
         conn.execute(text(f"COMMENT ON COLUMN ds_test_rehash.{ALL_HASH} IS NULL"))
-        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is True
+        ensure_staging_table(conn, "ds_test_rehash", table, before_rehash=rehashed.append)
+        assert rehashed == ["ds_test_rehash"]
         cols = [("id", Integer()), ("name", VarChar(20))]
         fresh: dict[int, int] = dict(conn.execute(text(f"SELECT id, {all_hash_sql(cols)} FROM ds_test_rehash")).all())
         stored: dict[int, int] = dict(conn.execute(text(f"SELECT id, {ALL_HASH} FROM ds_test_rehash")).all())
         marker = conn.execute(text("SELECT col_description('ds_test_rehash'::regclass, 4)")).scalar_one()
-        assert ensure_hash_scheme(conn, "ds_test_rehash", table) is False
+        assert ensure_staging_table(conn, "ds_test_rehash", table, before_rehash=rehashed.append) == []
+        assert rehashed == ["ds_test_rehash"]  # once
         conn.execute(text("DROP TABLE ds_test_rehash"))
     assert stored == fresh and set(stored) == {1, 2} and 11 not in stored.values()
     assert marker == SCHEME_MARKER

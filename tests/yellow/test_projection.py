@@ -160,7 +160,7 @@ def test_evolution_adds_and_widens_never_drops(pg_engine: Engine) -> None:
 def test_narrowing_refused(old: object, new: object) -> None:
     existing = {"c": pj.PhysicalColumn("c", pj.pg_type(old))}  # type: ignore[arg-type]
     with pytest.raises(pj.SchemaEvolutionError, match="'t' / column 'c'"):
-        pj.evolution_sql("t", existing, [pj.PhysicalColumn("c", pj.pg_type(new))])  # type: ignore[arg-type]
+        pj.schema_changes("t", existing, [pj.PhysicalColumn("c", pj.pg_type(new))])  # type: ignore[arg-type]
 
 
 def test_char_widens_to_longer_char_and_varchar_as_the_model_allows(pg_engine: Engine) -> None:

@@ -75,12 +75,8 @@ from .platform import YellowDataPlatform
 from .projection import (
     BATCH_ID,
     SchemaEvolutionError,
-    ensure_hash_scheme,
     ensure_merge_table,
     ensure_staging_table,
-    merge_columns,
-    read_table_columns,
-    schema_changes,
 )
 from .staging import (
     SourceTable,
@@ -225,14 +221,21 @@ class StreamJob:
         dropped_views: list[str] = []
         try:
             with self.merge_engine.begin() as conn:
+
+                def drop_views(table: str) -> None:  # a widened column type: views block it
+                    dropped_views.extend(drop_dependent_views(conn, table))
+
                 create_batch_tables(conn, self.platform.name)
                 for t in self.tables:
-                    ensure_staging_table(conn, t.staging, t.dataset.schema)
-                    if self._widens_types(conn, t):
-                        dropped_views += drop_dependent_views(conn, t.merge)
-                    ensure_merge_table(conn, t.merge, t.dataset.schema, forensic=self.forensic)
-                    for name in (t.staging, t.merge):
-                        ensure_hash_scheme(conn, name, t.dataset.schema, before=self._log_rehash)
+                    ensure_staging_table(conn, t.staging, t.dataset.schema, before_rehash=self._log_rehash)
+                    ensure_merge_table(
+                        conn,
+                        t.merge,
+                        t.dataset.schema,
+                        forensic=self.forensic,
+                        before_rehash=self._log_rehash,
+                        before_widening=drop_views,
+                    )
         except SchemaEvolutionError as exc:
             raise JobError(f"{self._where()}: {exc}") from None
         if dropped_views:
@@ -295,12 +298,6 @@ class StreamJob:
 
     def _budget_spent(self, staged: int, started: float) -> bool:
         return staged >= self.budget.max_rows or time.monotonic() - started >= self.budget.max_seconds
-
-    def _widens_types(self, conn: AnyConnection, t: DatasetTables) -> bool:
-        """Will evolving the merge table change a column's type (which views block)?"""
-        existing = read_table_columns(conn, t.merge)
-        wanted = merge_columns(t.dataset.schema, forensic=self.forensic)
-        return bool(existing) and any(change.widens for change in schema_changes(t.merge, existing, wanted))
 
     # -- batch lifecycle -------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from datasurface.errors import DataSurfaceError
 from datasurface.model.schema import (
@@ -67,12 +67,11 @@ __all__ = [
     "ColumnChange",
     "PhysicalColumn",
     "SchemaEvolutionError",
+    "TableHook",
     "create_merge_table_sql",
     "create_staging_table_sql",
-    "ensure_hash_scheme",
     "ensure_merge_table",
     "ensure_staging_table",
-    "evolution_sql",
     "merge_columns",
     "model_type",
     "pg_type",
@@ -100,6 +99,8 @@ class PhysicalColumn:
     name: str
     pg_type: str
     nullable: bool = True
+    #: The column's comment in an existing table (the hash column's names its hash scheme).
+    comment: str | None = field(default=None, compare=False)
 
     def ddl(self) -> str:
         return f"{quote_ident(self.name)} {self.pg_type}{'' if self.nullable else ' NOT NULL'}"
@@ -215,34 +216,6 @@ def _hash_scheme_comment(name: str) -> str:
     return f"COMMENT ON COLUMN {quote_ident(name)}.{quote_ident(ALL_HASH)} IS '{SCHEME_MARKER}'"
 
 
-def ensure_hash_scheme(
-    conn: AnyConnection, name: str, table: DDLTable, *, before: Callable[[str], None] | None = None
-) -> bool:
-    """Rehash the stored row hashes of staging or merge table `name` if they predate the
-    current scheme (`hashing`; its marker is the comment on the hash column); True if it did.
-    `before(name)` is called first, so that a caller can say what a long rehash is doing.
-
-    A one-off ``UPDATE`` of every row, in the caller's transaction, with the hash settings
-    pinned for the rest of it: without it, every row would look changed to the next merge
-    (forensic history would record a new version of every row). Run after the table is
-    created or evolved, so that the model's columns all exist."""
-    marker = conn.execute(
-        text(
-            "SELECT col_description(to_regclass(:rel),"
-            " (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass(:rel) AND a.attname = :col))"
-        ),
-        {"rel": quote_ident(name), "col": ALL_HASH},
-    ).scalar_one()
-    if marker == SCHEME_MARKER:
-        return False
-    if before is not None:
-        before(name)
-    pin_hash_settings(conn)
-    for stmt in rehash_sql(name, hashed_columns(table), ALL_HASH):
-        conn.execute(text(stmt))
-    return True
-
-
 def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None) -> dict[str, PhysicalColumn]:
     """The columns of an existing table (empty if it does not exist), in ordinal order.
 
@@ -250,14 +223,15 @@ def read_table_columns(conn: AnyConnection, name: str, schema: str | None = None
     """
     rows = conn.execute(
         text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull"
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,"
+            " col_description(a.attrelid, a.attnum)"
             " FROM pg_catalog.pg_attribute a"
             " WHERE a.attrelid = to_regclass(:rel) AND a.attnum > 0 AND NOT a.attisdropped"
             " ORDER BY a.attnum"
         ),
         {"rel": quote_ident(name) if schema is None else f"{quote_ident(schema)}.{quote_ident(name)}"},
     )
-    return {r[0]: PhysicalColumn(r[0], r[1], bool(r[2])) for r in rows}
+    return {r[0]: PhysicalColumn(r[0], r[1], bool(r[2]), r[3]) for r in rows}
 
 
 _SIZED = re.compile(r"(character varying|character|numeric)\((\d+)(?:,(\d+))?\)\Z")
@@ -343,22 +317,59 @@ def schema_changes(
     return changes
 
 
-def evolution_sql(name: str, existing: Mapping[str, PhysicalColumn], wanted: Sequence[PhysicalColumn]) -> list[str]:
-    """The ``ALTER TABLE`` statements of `schema_changes`."""
-    return [change.sql() for change in schema_changes(name, existing, wanted)]
+#: Called with a table's name: before its stored row hashes are recomputed (a one-off
+#: ``UPDATE`` of every row), or before a column type of it is widened (views block that).
+TableHook = Callable[[str], None]
 
 
-def _ensure(conn: AnyConnection, name: str, create: list[str], wanted: list[PhysicalColumn]) -> list[str]:
-    existing = read_table_columns(conn, name)
-    stmts = create if not existing else evolution_sql(name, existing, wanted)
+def _ensure(
+    conn: AnyConnection,
+    name: str,
+    create: list[str],
+    wanted: list[PhysicalColumn],
+    table: DDLTable,
+    *,
+    existing: Mapping[str, PhysicalColumn] | None = None,
+    before_rehash: TableHook | None = None,
+    before_widening: TableHook | None = None,
+) -> list[str]:
+    """Create table `name`, or evolve it to `wanted`; returns the statements executed.
+
+    A table with a row hash column whose stored hashes predate the current scheme
+    (`hashing`; the marker is that column's comment) has them recomputed, in the caller's
+    transaction with the hash settings pinned for the rest of it: otherwise every row would
+    look changed to the next merge (forensic history would record a new version of every
+    row). That comes after evolution, so that the model's columns all exist."""
+    if existing is None:
+        existing = read_table_columns(conn, name)
+    if not existing:
+        stmts = create
+    else:
+        changes = schema_changes(name, existing, wanted)
+        if before_widening is not None and any(change.widens for change in changes):
+            before_widening(name)
+        stmts = [change.sql() for change in changes]
     for stmt in stmts:
         conn.execute(text(stmt))
+    hash_column = existing.get(ALL_HASH)
+    if hash_column is not None and hash_column.comment != SCHEME_MARKER:
+        if before_rehash is not None:
+            before_rehash(name)
+        pin_hash_settings(conn)
+        rehash = rehash_sql(name, hashed_columns(table), ALL_HASH)
+        for stmt in rehash:
+            conn.execute(text(stmt))
+        stmts = [*stmts, *rehash]
     return stmts
 
 
-def ensure_staging_table(conn: AnyConnection, name: str, table: DDLTable) -> list[str]:
-    """Create the staging table, or evolve it to `table`; returns the statements executed."""
-    return _ensure(conn, name, create_staging_table_sql(name, table), staging_columns(table))
+def ensure_staging_table(
+    conn: AnyConnection, name: str, table: DDLTable, *, before_rehash: TableHook | None = None
+) -> list[str]:
+    """Create the staging table, or evolve it to `table` (see `_ensure`)."""
+    return _ensure(
+        conn, name, create_staging_table_sql(name, table), staging_columns(table), table, before_rehash=before_rehash
+    )
 
 
 def _key_index_columns(conn: AnyConnection, index: str) -> list[str] | None:
@@ -375,14 +386,24 @@ def _key_index_columns(conn: AnyConnection, index: str) -> list[str] | None:
     return None if row is None else list(row)
 
 
-def ensure_merge_table(conn: AnyConnection, name: str, table: DDLTable, *, forensic: bool) -> list[str]:
-    """Create the merge table with its indexes, or evolve it; returns the statements executed.
+def ensure_merge_table(
+    conn: AnyConnection,
+    name: str,
+    table: DDLTable,
+    *,
+    forensic: bool,
+    before_rehash: TableHook | None = None,
+    before_widening: TableHook | None = None,
+) -> list[str]:
+    """Create the merge table with its indexes, or evolve it (see `_ensure`); returns the
+    statements executed.
 
     An existing table must have its unique key index on the model's primary-key columns
     (the merge matches rows on them): a changed primary key, or a table of an earlier
     layout, raises `SchemaEvolutionError` rather than merging on the wrong key.
     """
-    if read_table_columns(conn, name):
+    existing = read_table_columns(conn, name)
+    if existing:
         index = index_name(name, "live_key" if forensic else "key")
         found = _key_index_columns(conn, index)
         if found != list(table.primary_key):
@@ -392,7 +413,14 @@ def ensure_merge_table(conn: AnyConnection, name: str, table: DDLTable, *, foren
                 "publish the data as a new dataset."
             )
     return _ensure(
-        conn, name, create_merge_table_sql(name, table, forensic=forensic), merge_columns(table, forensic=forensic)
+        conn,
+        name,
+        create_merge_table_sql(name, table, forensic=forensic),
+        merge_columns(table, forensic=forensic),
+        table,
+        existing=existing,
+        before_rehash=before_rehash,
+        before_widening=before_widening,
     )
 
 
@@ -401,4 +429,4 @@ def ensure_plain_table(conn: AnyConnection, name: str, table: DDLTable) -> list[
     evolved like the others; key columns NOT NULL so a transformer can't write NULL keys."""
     cols = _dataset_columns(table, key_not_null=True)
     create = [f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} ({', '.join(c.ddl() for c in cols)})"]
-    return _ensure(conn, name, create, cols)
+    return _ensure(conn, name, create, cols, table)
